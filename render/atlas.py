@@ -1,0 +1,193 @@
+"""atlas.min.json (SPEC §6): views, expression folders, fallback chains, sprite loading."""
+from __future__ import annotations
+
+import difflib
+import os
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+
+import cv2
+import numpy as np
+
+from render.views import rules_with_defaults
+from studio.errors import ContractError, display_path
+from studio.jsonfile import read_json, validate
+from studio.timelines import MOUTHS, mouth_from_label
+
+DEFAULT_LABELS = ["normal", "smile", "angry", "sad", "blink"]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The sprite drawn for a wanted (expression, view, mouth), and why it is a fallback if it is one."""
+    sprite: str                  # path relative to the assets dir
+    view: str
+    mouth: str
+    expression_variant: bool     # True: drawn from an <expr>_<view>/ folder
+    reasons: tuple[str, ...]     # () when the frame is not a fallback frame
+
+
+@dataclass
+class Atlas:
+    path: Path
+    assets_dir: Path
+    views: dict[str, dict[str, str]]        # view -> mouth -> sprite path (relative to assets_dir)
+    rules: dict[str, float]
+    fallback_view: str
+    fallback_mouth: str
+    labels: list[str]
+    default: str
+    warnings: list[str] = field(default_factory=list)
+    _exists: dict[str, bool] = field(default_factory=dict, repr=False)
+    _resolved: dict = field(default_factory=dict, repr=False)
+
+    # ---------------------------------------------------------------- files
+    def exists(self, rel: str) -> bool:
+        hit = self._exists.get(rel)
+        if hit is None:
+            hit = self._exists[rel] = (self.assets_dir / rel).is_file()
+        return hit
+
+    def variant(self, expression: str, view: str, mouth: str) -> str:
+        """<expr>_<view>/<file name of atlas[view][mouth]> (SPEC §6)."""
+        return f"{expression}_{view}/{PurePosixPath(self.views[view][mouth]).name}"
+
+    # -------------------------------------------------------------- fallback
+    def resolve(self, expression: str, view: str, mouth: str) -> Resolved:
+        key = (expression, view, mouth)
+        hit = self._resolved.get(key)
+        if hit is None:
+            hit = self._resolved[key] = self._resolve(expression, view, mouth)
+        return hit
+
+    def _resolve(self, expression: str, view: str, mouth: str) -> Resolved:
+        fv, fm = self.fallback_view, self.fallback_mouth
+        wants_variant = expression != self.default
+        chain = [(view, mouth), (view, fm), (fv, mouth), (fv, fm)]
+        for v, m in dict.fromkeys(chain):  # ordered, without repeats
+            if m not in self.views.get(v, {}):
+                continue
+            tries = ([(self.variant(expression, v, m), True)] if wants_variant else []) + [(self.views[v][m], False)]
+            for rel, is_variant in tries:
+                if self.exists(rel):
+                    reasons = []
+                    if v != view:
+                        reasons.append("view_missing")
+                    if m != mouth:
+                        reasons.append("mouth_missing")
+                    if wants_variant and not is_variant:
+                        reasons.append("expression_missing")
+                    return Resolved(rel, v, m, is_variant, tuple(reasons))
+        raise AssertionError("the fallback sprite is checked at load time")  # pragma: no cover
+
+    # ---------------------------------------------------------------- pixels
+    def sprite(self, rel: str) -> "Sprite":
+        return _load_sprite(str(self.assets_dir / rel))
+
+
+class Sprite:
+    """A decoded BGRA sprite, plus (lazily) its premultiplied float crop for resampling."""
+
+    def __init__(self, bgra: np.ndarray):
+        self.bgra = bgra
+        self.h, self.w = bgra.shape[:2]
+        self._premult = None
+
+    def premultiplied(self):
+        """(premultiplied float32 crop of the visible pixels, (x0, y0) of the crop)."""
+        if self._premult is None:
+            alpha = self.bgra[:, :, 3]
+            ys, xs = np.nonzero(alpha)
+            if len(xs) == 0:
+                self._premult = (np.zeros((1, 1, 4), np.float32), (0, 0))
+            else:
+                x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+                crop = self.bgra[y0:y1, x0:x1].astype(np.float32)
+                crop[:, :, :3] *= crop[:, :, 3:4] * (1.0 / 255.0)
+                self._premult = (crop, (int(x0), int(y0)))
+        return self._premult
+
+
+@lru_cache(maxsize=48)  # whole 720x720 sprites: ~2 MB each, plus their crops; bounded, not per session
+def _load_sprite(path: str) -> Sprite:
+    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise ContractError(path, "", "the sprite cannot be decoded as an image")
+    if img.dtype != np.uint8:
+        img = (img / 257).astype(np.uint8) if img.dtype == np.uint16 else img.astype(np.uint8)
+    if img.ndim == 2:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGRA)
+    elif img.shape[2] == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2BGRA)
+    return Sprite(np.ascontiguousarray(img))
+
+
+def _is_view(value) -> bool:
+    return isinstance(value, dict) and any(mouth_from_label(k) == "closed" for k in value)
+
+
+def _did_you_mean(assets_dir: Path, rel: str) -> str:
+    folder = (assets_dir / rel).parent
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(PurePosixPath(rel).name, names, n=1, cutoff=0.6)
+    return f" (did you mean {PurePosixPath(rel).parent / close[0]}?)" if close else ""
+
+
+def load_atlas(path: str | Path, assets_dir: str | Path | None = None) -> Atlas:
+    """Load an atlas and check its sprites up front (SPEC §6 load-time checks)."""
+    path = Path(path)
+    doc = read_json(path, "atlas")
+    if not isinstance(doc, dict):
+        raise ContractError(path, "top level", "an atlas must be a JSON object")
+    validate(doc, "atlas", path, "atlas")
+    raw_views = doc["views"] if isinstance(doc.get("views"), dict) else {k: v for k, v in doc.items() if _is_view(v)}
+    views: dict[str, dict[str, str]] = {}
+    for name, mapping in raw_views.items():
+        where = f"views.{name}" if "views" in doc else name
+        clean = {}
+        for label, rel in mapping.items():
+            mouth = mouth_from_label(label)
+            if mouth is None:
+                raise ContractError(path, f"{where}.{label}", f"unknown mouth label; expected one of {', '.join(MOUTHS)} (or close)")
+            if not isinstance(rel, str):
+                raise ContractError(path, f"{where}.{label}", "expected a sprite path string")
+            clean[mouth] = rel
+        views[name] = clean
+    if not views:
+        raise ContractError(path, "top level", "the atlas lists no views (objects with a 'closed' sprite)")
+
+    fb = doc.get("fallback", {})
+    fallback_view = fb.get("view", "front")
+    fallback_mouth = mouth_from_label(fb.get("mouth", "closed"))
+    if fallback_mouth is None:
+        raise ContractError(path, "fallback.mouth", f"unknown mouth label {fb.get('mouth')!r}")
+    labels = list(doc.get("expression_labels", DEFAULT_LABELS))
+    default = doc.get("expression_default", "normal")
+    if default not in labels:
+        raise ContractError(path, "expression_default", f"'{default}' is not one of expression_labels {labels}")
+
+    base = Path(assets_dir) if assets_dir else path.parent
+    atlas = Atlas(path, base, views, rules_with_defaults(doc.get("view_rules")), fallback_view,
+                  fallback_mouth, labels, default)
+
+    if fallback_view not in views or fallback_mouth not in views[fallback_view]:
+        raise ContractError(path, "fallback", f"the fallback sprite {fallback_view}/{fallback_mouth} is not listed in the atlas")
+    listed = [(v, m, rel) for v, ms in views.items() for m, rel in ms.items()]
+    present = [atlas.exists(rel) for _, _, rel in listed]
+    if not any(present):
+        raise ContractError(path, "", f"none of the {len(listed)} sprites it lists exists under the assets dir "
+                                      f"{display_path(base)} (wrong assets dir?)")
+    fb_rel = views[fallback_view][fallback_mouth]
+    if not atlas.exists(fb_rel):
+        raise ContractError(path, "fallback", f"the fallback sprite {fb_rel} ({fallback_view}/{fallback_mouth}) "
+                                              f"is missing under {display_path(base)}{_did_you_mean(base, fb_rel)}")
+    for (v, m, rel), ok in zip(listed, present):
+        if not ok:
+            atlas.warnings.append(f"sprite {rel} ({v}/{m}) is missing{_did_you_mean(base, rel)}; "
+                                  f"frames that need it are fallback frames")
+    return atlas

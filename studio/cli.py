@@ -1,0 +1,183 @@
+"""Command line (SPEC §11): the studio, `export`, `validate`, `score`, with the contract's exit codes."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from studio.errors import ContractError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_REJECTED = 0, 1, 2, 3
+DEMO_SESSION = Path(__file__).resolve().parent.parent / "assets_min" / "demo" / "session.json"
+COMMANDS = ("export", "validate", "score")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # usage errors are invalid input: one line, exit 2
+        self.exit(EXIT_INVALID, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _canvas(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+        if w > 0 and h > 0:
+            return w, h
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"--canvas expects WxH with positive integers (e.g. 720x720), got {text!r}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="main.py", description="Lip-sync Studio: the studio (no command) or a headless command.")
+    sub = p.add_subparsers(dest="command")
+
+    def session_args(sp):
+        sp.add_argument("session", type=Path, help="session.json")
+        sp.add_argument("--atlas", type=Path, help="atlas.min.json to use instead of the session's")
+        sp.add_argument("--assets-dir", type=Path, help="folder the atlas's sprite paths are relative to")
+        sp.add_argument("--root", type=Path, help="the only base folder for paths written in the session")
+        sp.add_argument("--canvas", type=_canvas, help="canvas size WxH (default 720x720)")
+
+    ex = sub.add_parser("export", help="write the FG PNG sequence and run_report.json")
+    session_args(ex)
+    ex.add_argument("--out", type=Path, default=Path("out/fg"), help="output folder (default out/fg)")
+    ex.add_argument("--mp4", action="store_true", help="also write a debug MP4 with the audio muxed in")
+    ex.add_argument("--allow-fallback", action="store_true", help="exit 0 even when fallback frames are the only failure")
+    ex.add_argument("--workers", type=int, default=None, help="render threads (default: CPU count, at most 4)")
+    va = sub.add_parser("validate", help="run every contract check")
+    session_args(va)
+    va.add_argument("--json", action="store_true", help="print one JSON object")
+    sc = sub.add_parser("score", help="A/V sync report (exit 3 on fail)")
+    session_args(sc)
+    sc.add_argument("--json", action="store_true", help="print one JSON object")
+    sc.add_argument("--policy", type=Path, help="sync policy JSON overriding resources/sync_policy.json")
+    return p
+
+
+def _overrides(args):
+    from studio.session import Overrides
+    return Overrides(atlas=args.atlas, assets_dir=args.assets_dir, root=args.root, canvas=args.canvas)
+
+
+def _progress_printer():
+    if not sys.stderr.isatty():
+        return None
+    t0 = time.perf_counter()
+
+    def show(done: int, total: int) -> None:
+        rate = done / max(1e-6, time.perf_counter() - t0)
+        end = "\n" if done >= total else ""
+        print(f"\rexport: {done}/{total} frames ({100 * done // max(1, total)}%), {rate:.0f} frames/s",
+              end=end, file=sys.stderr, flush=True)
+    return show
+
+
+def cmd_export(args) -> int:
+    from studio.export import ExportOptions, export_fg
+    from studio.plan import open_project
+    project = open_project(args.session, _overrides(args))
+    opts = ExportOptions(out_dir=args.out, allow_fallback=args.allow_fallback, mp4=args.mp4)
+    if args.workers:
+        opts.workers = max(1, args.workers)
+    sync = _sync_or_none(project)
+    result = export_fg(project, opts, _progress_printer(), sync=sync)
+    r = result.report
+    for w in r["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
+    verdict = "passed" if r["passed"] else "FAILED"
+    reasons = ", ".join(f"{k} {v}" for k, v in r["fallback_reasons"].items())
+    print(f"{verdict}: {r['rendered_frames']}/{r['target_frames']} frames -> {r['frames_dir']} "
+          f"({r['fallback_frames']} fallback frames{': ' + reasons if reasons else ''}; "
+          f"{r['elapsed_s']:.2f} s); report {Path(args.out) / 'run_report.json'}")
+    return result.exit_code
+
+
+def _sync_or_none(project):
+    """The sync summary for the run report; absent only when the scorer has nothing to work on."""
+    try:
+        from studio.sync import score_project
+    except ImportError:
+        return None
+    return score_project(project).to_json()
+
+
+def cmd_validate(args) -> int:
+    from studio.plan import open_project
+    from studio.report import frame_stats, timeline_summary
+    try:
+        project = open_project(args.session, _overrides(args))
+    except ContractError as err:
+        if args.json:
+            print(json.dumps({"valid": False, "errors": [str(err)], "warnings": []}))
+            return EXIT_INVALID
+        raise
+    s = project.session
+    stats = frame_stats(project)
+    info = {
+        "valid": True, "errors": [], "warnings": project.warnings, "session_id": s.session_id,
+        "form": s.form, "step_ms": s.step_ms, "fps": s.fps, "audio_ms": s.audio_ms, "wav_ms": s.wav_ms,
+        "target_frames": s.target_frames, "audio": str(s.audio_path) if s.audio_path else None,
+        "atlas": str(project.atlas.path), "assets_dir": str(project.atlas.assets_dir),
+        "timelines": timeline_summary(s), **stats,
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return EXIT_OK
+    print(f"valid: {s.session_id} (form {s.form}) — {s.target_frames} frames at {s.step_ms:g} ms "
+          f"({s.fps:g} fps), audio_ms {s.audio_ms}" + (f", WAV {s.wav_ms} ms" if s.wav_ms is not None else ", no WAV"))
+    for name, t in info["timelines"].items():
+        print(f"  {name:<10} ends at {t['end_ms']} ms (drift {t['drift_ms']:+} ms, {t['held_frames']} held frames)")
+    print(f"  atlas      {info['atlas']} ({len(project.atlas.views)} views)")
+    print(f"  fallback frames: {stats['fallback_frames']}"
+          + (f" ({', '.join(f'{k} {v}' for k, v in stats['fallback_reasons'].items())})" if stats['fallback_reasons'] else ""))
+    for w in project.warnings:
+        print(f"warning: {w}")
+    return EXIT_OK
+
+
+def cmd_score(args) -> int:
+    from studio.plan import open_project
+    from studio.sync import load_policy, score_project
+    project = open_project(args.session, _overrides(args))
+    report = score_project(project, load_policy(args.policy, project.session))
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(report.summary())
+    return EXIT_REJECTED if report.verdict == "fail" else EXIT_OK
+
+
+def run_studio(session: Path | None) -> int:
+    from widgets.app import run  # Qt is imported only for the studio
+    return run(session)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
+            if len(argv) > 1:
+                print("main.py: error: the studio takes at most one SESSION.json", file=sys.stderr)
+                return EXIT_INVALID
+            return run_studio(Path(argv[0]) if argv else DEMO_SESSION)
+        args = _parser().parse_args(argv)
+        if args.command is None:
+            _parser().print_help()
+            return EXIT_OK
+        return {"export": cmd_export, "validate": cmd_validate, "score": cmd_score}[args.command](args)
+    except ContractError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERNAL
+    except Exception as exc:  # an internal error: one line, the traceback only on request
+        if os.environ.get("LIPSYNC_DEBUG"):
+            traceback.print_exc()
+        print(f"internal error: {exc.__class__.__name__}: {exc} (set LIPSYNC_DEBUG=1 for the traceback)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
