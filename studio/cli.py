@@ -16,6 +16,11 @@ DEMO_SESSION = Path(__file__).resolve().parent.parent / "assets_min" / "demo" / 
 COMMANDS = ("export", "validate", "score")
 
 
+def wants_studio(argv: list[str]) -> bool:
+    """No command (and no option) means the studio window."""
+    return not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-"))
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # usage errors are invalid input: one line, exit 2
         self.exit(EXIT_INVALID, f"{self.prog}: error: {message} (see --help)\n")
@@ -151,19 +156,10 @@ def cmd_score(args) -> int:
     return EXIT_REJECTED if report.verdict == "fail" else EXIT_OK
 
 
-def run_studio(session: Path | None) -> int:
-    from widgets.app import run  # Qt is imported only for the studio
-    return run(session)
-
-
 def main(argv: list[str] | None = None) -> int:
+    """The headless commands; main.py sends everything else to the studio window."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
-            if len(argv) > 1:
-                print("main.py: error: the studio takes at most one SESSION.json", file=sys.stderr)
-                return EXIT_INVALID
-            return run_studio(Path(argv[0]) if argv else DEMO_SESSION)
         args = _parser().parse_args(argv)
         if args.command is None:
             _parser().print_help()
