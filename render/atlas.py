@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import difflib
 import os
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 import cv2
@@ -88,30 +88,105 @@ class Atlas:
 
 
 class Sprite:
-    """A decoded BGRA sprite, plus (lazily) its premultiplied float crop for resampling."""
+    """A decoded BGRA sprite, stored as the crop of its visible pixels.
+
+    For resampling it also offers a premultiplied 16-bit version of the crop: colour * alpha
+    (0..65025) and alpha * 255, exact, so bilinear blends have no fringes and no 8-bit loss. That
+    version is derived on demand and kept while memory allows (see SpriteCache).
+    """
 
     def __init__(self, bgra: np.ndarray):
-        self.bgra = bgra
         self.h, self.w = bgra.shape[:2]
+        ys, xs = np.nonzero(bgra[:, :, 3])
+        if len(xs) == 0:
+            x0 = y0 = 0
+            x1 = y1 = 1
+        else:
+            x0, x1, y0, y1 = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
+        self.offset = (x0, y0)
+        self.crop = np.ascontiguousarray(bgra[y0:y1, x0:x1])
+        outside = bgra.copy()
+        outside[y0:y1, x0:x1] = 0
+        # invisible pixels may still carry colour; the exact copy at identity must keep it
+        self.full = bgra if outside.any() else None
         self._premult = None
 
+    @property
+    def bgra(self) -> np.ndarray:
+        if self.full is not None:
+            return self.full
+        out = np.zeros((self.h, self.w, 4), np.uint8)
+        x0, y0 = self.offset
+        out[y0:y0 + self.crop.shape[0], x0:x0 + self.crop.shape[1]] = self.crop
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        extra = self.full.nbytes if self.full is not None else 0
+        return self.crop.nbytes + extra + (self._premult.nbytes if self._premult is not None else 0)
+
     def premultiplied(self):
-        """(premultiplied float32 crop of the visible pixels, (x0, y0) of the crop)."""
-        if self._premult is None:
-            alpha = self.bgra[:, :, 3]
-            ys, xs = np.nonzero(alpha)
-            if len(xs) == 0:
-                self._premult = (np.zeros((1, 1, 4), np.float32), (0, 0))
-            else:
-                x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
-                crop = self.bgra[y0:y1, x0:x1].astype(np.float32)
-                crop[:, :, :3] *= crop[:, :, 3:4] * (1.0 / 255.0)
-                self._premult = (crop, (int(x0), int(y0)))
-        return self._premult
+        """(premultiplied uint16 crop, (x0, y0) of the crop in the sprite)."""
+        p = self._premult
+        if p is None:
+            a = cv2.extractChannel(self.crop, 3)
+            opaque = np.full(a.shape, 255, np.uint8)
+            p = self._premult = cv2.multiply(self.crop, cv2.merge([a, a, a, opaque]), dtype=cv2.CV_16U)
+        return p, self.offset
+
+    def drop_premultiplied(self) -> int:
+        freed = self._premult.nbytes if self._premult is not None else 0
+        self._premult = None
+        return freed
 
 
-@lru_cache(maxsize=48)  # whole 720x720 sprites: ~2 MB each, plus their crops; bounded, not per session
+class SpriteCache:
+    """Decoded sprites, bounded in bytes: over budget, the least recently used first lose their
+    premultiplied copy, then are dropped. Shared by every session of the process."""
+
+    def __init__(self, budget_bytes: int = 640 << 20):
+        self.budget = budget_bytes
+        self._items: OrderedDict[str, Sprite] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, path: str) -> Sprite:
+        with self._lock:
+            hit = self._items.get(path)
+            if hit is not None:
+                self._items.move_to_end(path)
+                self._trim()
+                return hit
+        sprite = _decode_sprite(path)  # outside the lock: decoding is slow, threads may decode others
+        with self._lock:
+            self._items[path] = sprite
+            self._trim()
+        return sprite
+
+    def _trim(self) -> None:
+        total = sum(s.nbytes for s in self._items.values())
+        if total <= self.budget:
+            return
+        for sprite in list(self._items.values())[:-1]:  # premultiplied copies first, oldest first
+            total -= sprite.drop_premultiplied()
+            if total <= self.budget:
+                return
+        while total > self.budget and len(self._items) > 1:
+            _, old = self._items.popitem(last=False)
+            total -= old.nbytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+SPRITES = SpriteCache()
+
+
 def _load_sprite(path: str) -> Sprite:
+    return SPRITES.get(path)
+
+
+def _decode_sprite(path: str) -> Sprite:
     img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if img is None:
         raise ContractError(path, "", "the sprite cannot be decoded as an image")

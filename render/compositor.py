@@ -37,7 +37,10 @@ def compose(sprite: Sprite, roll_deg: float, tx: float, ty: float, scale: float,
     k = scale if target_h_ratio is None else canvas_h * target_h_ratio * scale / h
     ox, oy = canvas_w // 2 - w // 2, canvas_h // 2 - h // 2  # top-left at identity, before tx/ty
     if k == 1.0 and roll_deg == 0.0 and float(tx).is_integer() and float(ty).is_integer():
-        _copy_exact(sprite.bgra, canvas, ox + int(tx), oy + int(ty))
+        if sprite.full is not None:
+            _copy_exact(sprite.full, canvas, ox + int(tx), oy + int(ty))
+        else:  # everything outside the crop is (0, 0, 0, 0), as the canvas already is
+            _copy_exact(sprite.crop, canvas, ox + int(tx) + sprite.offset[0], oy + int(ty) + sprite.offset[1])
         return canvas
 
     crop, (cx0, cy0) = sprite.premultiplied()
@@ -65,14 +68,16 @@ def compose(sprite: Sprite, roll_deg: float, tx: float, ty: float, scale: float,
 
 
 def unpremultiply(p: np.ndarray) -> np.ndarray:
-    """Premultiplied float BGRA (alpha 0..255) -> straight uint8 BGRA; fully transparent -> 0."""
-    alpha = p[:, :, 3:4]
-    inv = np.divide(255.0, alpha, out=np.zeros_like(alpha), where=alpha >= 0.5)
-    out = np.empty(p.shape, np.float32)
-    np.multiply(p[:, :, :3], inv, out=out[:, :, :3])
-    out[:, :, 3:4] = alpha
-    np.clip(out, 0, 255, out=out)
-    return (out + 0.5).astype(np.uint8)
+    """Premultiplied uint16 BGRA (colour*alpha, alpha*255) -> straight uint8 BGRA.
+
+    colour = p * 255 / (alpha*255), alpha = (alpha*255) / 255, each rounded and saturated by
+    cv2.divide; where alpha rounds to 0 the divisor is 0 and cv2.divide gives 0, so fully
+    transparent pixels are (0, 0, 0, 0).
+    """
+    a16 = p[:, :, 3]
+    _, visible = cv2.threshold(a16, 127, 0, cv2.THRESH_TOZERO)  # alpha*255 < 127.5: alpha rounds to 0
+    divisor = cv2.merge([visible, visible, visible, np.full(a16.shape, 65025, np.uint16)])
+    return cv2.divide(p, divisor, scale=255.0, dtype=cv2.CV_8U)
 
 
 def _copy_exact(src: np.ndarray, dst: np.ndarray, x: int, y: int) -> None:

@@ -101,6 +101,17 @@ class Project:
         rel = self.plan.resolved[self.plan.sprite[i]].sprite
         return render_row(self.atlas, self.session.render, rel, self.plan.pose[i], out)
 
+    def warm_sprites(self, cancel=None) -> int:
+        """Decode the sprites the plan uses, in order of first use, so scrubbing finds them cached."""
+        used, first = np.unique(self.plan.sprite, return_index=True)
+        done = 0
+        for k in np.argsort(first):
+            if cancel is not None and cancel.is_set():
+                break
+            self.atlas.sprite(self.plan.resolved[int(used[k])].sprite).premultiplied()
+            done += 1
+        return done
+
     def replan(self) -> None:
         """Rebuild the plan after the timelines changed (editing)."""
         self.plan = build_plan(self.session, self.atlas)

@@ -70,9 +70,9 @@ def test_s7_target_h_ratio_sets_height_from_canvas():
     src = np.zeros((40, 20, 4), np.uint8)
     src[:, :] = (0, 255, 0, 255)
     out = compose(Sprite(src), 0, 0, 0, 1.0, 300, 300, target_h_ratio=0.5)
-    rows = np.flatnonzero(out[:, 150, 3] > 127)
-    cols = np.flatnonzero(out[150, :, 3] > 127)
-    assert rows.max() - rows.min() + 1 == 150 and cols.max() - cols.min() + 1 == 75  # aspect kept
+    height = out[:, 150, 3].sum() / 255   # coverage, so half-covered edge pixels count half
+    width = out[150, :, 3].sum() / 255
+    assert abs(height - 150) < 0.6 and abs(width - 75) < 0.6  # aspect kept
 
 
 def test_s7_positive_roll_turns_counter_clockwise_on_screen():

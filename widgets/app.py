@@ -1,7 +1,20 @@
-"""Placeholder until the studio window lands (issue 4): explains instead of failing."""
+"""Start the studio: a QApplication, the main window, the session to open."""
+from __future__ import annotations
+
 import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from widgets.main_window import MainWindow
 
 
-def run(session) -> int:
-    print("The studio window is not built yet; use `./run export|validate|score SESSION.json`.", file=sys.stderr)
-    return 1
+def run(session: Path | None) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Lip-sync Studio")
+    app.setOrganizationName("LipsyncStudio")
+    win = MainWindow()
+    win.show()
+    if session is not None:
+        win.open_session(session)
+    return app.exec()

@@ -1,0 +1,130 @@
+"""The studio's state without Qt: the open project, the current frame, the sync report, problems.
+
+Views subscribe to its events; each fires only when the value really changed. Opening a
+session either succeeds completely or leaves everything as it was.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from render.views import VIEWS
+from studio.events import Event
+from studio.plan import Project, open_project
+from studio.report import timeline_summary
+from studio.session import Overrides
+from studio.timelines import MOUTHS
+from studio.waveform import WaveformPyramid
+
+RECENT_MAX = 10
+
+
+class StudioModel:
+    def __init__(self):
+        self.project: Project | None = None
+        self.frame = 0
+        self.sync = None
+        self.audio: np.ndarray | None = None   # mono float32
+        self.sample_rate = 0
+        self.waveform: WaveformPyramid | None = None
+        self.project_changed = Event("project_changed")
+        self.frame_changed = Event("frame_changed")
+        self.sync_changed = Event("sync_changed")
+
+    # ------------------------------------------------------------------ open
+    def open(self, path: str | Path, overrides: Overrides | None = None) -> Project:
+        """Load a session; raises ContractError and keeps the current one when it is invalid."""
+        project = open_project(path, overrides)
+        audio, sr = None, 0
+        if project.session.audio_path is not None:
+            import soundfile
+            data, sr = soundfile.read(str(project.session.audio_path), dtype="float32", always_2d=True)
+            audio = data.mean(axis=1)
+        self.project, self.audio, self.sample_rate = project, audio, sr
+        self.waveform = WaveformPyramid(audio, sr) if audio is not None else None
+        self.frame = 0
+        self.sync = None
+        self.project_changed.emit(project)
+        self.frame_changed.emit(0)
+        return project
+
+    # ---------------------------------------------------------------- frames
+    @property
+    def n_frames(self) -> int:
+        return len(self.project.plan) if self.project else 0
+
+    @property
+    def step_ms(self) -> float:
+        return self.project.session.step_ms if self.project else 40.0
+
+    @property
+    def duration_s(self) -> float:
+        return self.project.session.audio_ms / 1000.0 if self.project else 0.0
+
+    def frame_at(self, seconds: float) -> int:
+        """The frame showing at `seconds` (frame i covers [i*step, (i+1)*step))."""
+        if not self.project:
+            return 0
+        return int(min(max(math.floor(seconds * 1000.0 / self.step_ms + 1e-9), 0), self.n_frames - 1))
+
+    def time_of(self, frame: int) -> float:
+        return frame * self.step_ms / 1000.0
+
+    def set_frame(self, frame: int) -> None:
+        if not self.project:
+            return
+        frame = int(min(max(frame, 0), self.n_frames - 1))
+        if frame != self.frame:
+            self.frame = frame
+            self.frame_changed.emit(frame)
+
+    def readout(self, frame: int | None = None) -> dict:
+        """What the preview's readout shows for a frame."""
+        i = self.frame if frame is None else frame
+        row = self.project.plan.row(i)
+        row["time_s"] = self.time_of(i)
+        row["fallback_frame"] = bool(row["fallback"])
+        return row
+
+    # ----------------------------------------------------------------- lanes
+    def lane_arrays(self) -> dict:
+        plan = self.project.plan
+        return {"mouth": plan.mouth, "expression": plan.expression, "view": plan.view,
+                "labels": plan.labels, "views": VIEWS, "mouths": MOUTHS, "fallback": plan.fallback_mask()}
+
+    def end_markers(self) -> dict:
+        """audio_ms and each timeline's end (ms), for the markers and held-frame shading."""
+        s = self.project.session
+        return {"audio_ms": s.audio_ms, "timelines": timeline_summary(s)}
+
+    # ------------------------------------------------------------------ sync
+    def set_sync(self, report) -> None:
+        self.sync = report
+        self.sync_changed.emit(report)
+
+    def problems(self) -> list[tuple[float, float, str]]:
+        return self.sync.problem_spans() if self.sync else []
+
+    def next_problem(self, after_s: float, backwards: bool = False) -> tuple[float, float, str] | None:
+        """The next (or previous) problem span starting after (before) `after_s` seconds."""
+        spans = self.problems()
+        t = after_s * 1000.0
+        if backwards:
+            before = [p for p in spans if p[0] < t - 1e-6]
+            return before[-1] if before else None
+        later = [p for p in spans if p[0] > t + 1e-6]
+        return later[0] if later else None
+
+
+class RecentFiles:
+    """Most recent first, no duplicates, at most RECENT_MAX; persisted by the caller."""
+
+    def __init__(self, items: list[str] | None = None):
+        self.items = [i for i in (items or []) if i][:RECENT_MAX]
+
+    def add(self, path: str | Path) -> None:
+        p = str(Path(path).resolve())
+        self.items = [p] + [i for i in self.items if i != p]
+        del self.items[RECENT_MAX:]

@@ -1,0 +1,373 @@
+"""The main window: wires the model, preview, timeline, transport, QA panel and export together.
+
+It holds no domain logic: the StudioModel (Qt-free) owns state, the engine owns time, the
+render worker owns pixels; this class connects their signals and the user's actions.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QColor, QImage, QKeySequence
+from PySide6.QtWidgets import (QCheckBox, QColorDialog, QDockWidget, QFileDialog, QHBoxLayout, QLabel,
+                               QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget)
+
+from studio.errors import ContractError
+from studio.studio_model import RecentFiles, StudioModel
+from widgets.export_dialog import ExportDialog
+from widgets.playback import PlaybackController
+from widgets.preview import PreviewWidget
+from widgets.qa_panel import QAPanel
+from widgets.render_worker import FrameRenderer
+from widgets.timeline import POSE_CURVES, TimelineView
+from widgets.transport_bar import TransportBar
+from widgets.workers import Job
+
+SHORTCUTS = [
+    ("Space", "Play / pause"), ("Left / Right", "Previous / next frame"),
+    ("Shift+Left / Shift+Right", "Back / forward 1 second"), ("Home / End", "Jump to start / end"),
+    ("J / K / L", "Shuttle: back 1 s / pause / play"), ("Ctrl+L", "Loop the visible range"),
+    ("Ctrl+1 / Ctrl+2 / Ctrl+3", "Rate 1x / 0.5x / 0.25x"), ("M", "Mute"),
+    ("N / Shift+N", "Next / previous sync problem"), ("F", "Preview: fit / 1:1"),
+    ("Ctrl+O", "Open session"), ("Ctrl+E", "Export FG sequence"), ("F1", "This list"),
+]
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None):
+        super().__init__()
+        self.setWindowTitle("Lip-sync Studio")
+        self.setAcceptDrops(True)
+        self.settings = settings or QSettings()
+        self.model = StudioModel()
+        self.recent = RecentFiles(self.settings.value("recent", [], list) or [])
+        self.last_error: str | None = None
+        self.render_ms: list[float] = []
+        self._score_job: Job | None = None
+        self._warm_job: Job | None = None
+
+        self.preview = PreviewWidget()
+        self.readout = QLabel("")
+        self.readout.setStyleSheet("font-family: monospace; font-size: 9pt;")
+        self.readout.setWordWrap(True)
+        self.timeline = TimelineView()
+        self.transport = TransportBar()
+        self.qa = QAPanel()
+        self.renderer = FrameRenderer(self)
+        self.playback = PlaybackController(self.model, self)
+
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.addWidget(self.preview, 1)
+        lv.addWidget(self.readout)
+        toggles = QHBoxLayout()
+        self.curve_boxes = {}
+        for name, _, _ in POSE_CURVES:
+            box = QCheckBox(name.replace("_deg", ""))
+            box.setChecked(True)
+            box.toggled.connect(lambda on, n=name: self.timeline.set_curve_visible(n, on))
+            toggles.addWidget(box)
+            self.curve_boxes[name] = box
+        lv.addLayout(toggles)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(self.timeline)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 2)
+        split.setSizes([520, 900])
+        central = QWidget()
+        cv = QVBoxLayout(central)
+        cv.setContentsMargins(2, 2, 2, 2)
+        cv.addWidget(split, 1)
+        cv.addWidget(self.transport)
+        self.setCentralWidget(central)
+        self.splitter = split
+        dock = QDockWidget("Sync QA", self)
+        dock.setObjectName("qa_dock")
+        dock.setWidget(self.qa)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.status_drift = QLabel("")
+        self.statusBar().addPermanentWidget(self.status_drift)
+
+        self._build_menus()
+        self._connect()
+        self.resize(1500, 860)
+        geo = self.settings.value("geometry")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        state = self.settings.value("state")
+        if state is not None:
+            self.restoreState(state)
+
+    # ------------------------------------------------------------- wiring
+    def _connect(self) -> None:
+        m = self.model
+        m.project_changed.connect(self._on_project)
+        m.frame_changed.connect(self._on_frame)
+        m.sync_changed.connect(self._on_sync)
+        self.renderer.frame_ready.connect(self._on_frame_ready)
+        self.timeline.scrubbed.connect(self._scrub_to)
+        self.timeline.scrub_finished.connect(self._scrub_to)
+        self.timeline.seek_requested.connect(self._scrub_to)
+        self.playback.position_changed.connect(self.timeline.set_playhead)
+        self.playback.playing_changed.connect(self._on_playing)
+        t = self.transport
+        t.play_toggled.connect(self.playback.toggle)
+        t.stop_clicked.connect(self.playback.stop)
+        t.step.connect(self.step_frames)
+        t.jump.connect(lambda where: self.go_to_frame(0 if where == "start" else m.n_frames - 1))
+        t.rate_changed.connect(self.set_rate)
+        t.loop_toggled.connect(self.set_loop)
+        t.volume_changed.connect(lambda v: self.playback.engine and self.playback.engine.set_volume(v))
+        t.mute_toggled.connect(lambda on: self.playback.engine and self.playback.engine.set_muted(on))
+        self.qa.jump_to.connect(self.go_to_time)
+        self.qa.step_problem.connect(self.step_problem)
+        self.qa.rescore.connect(self.start_scoring)
+
+    def _action(self, menu, text, slot, shortcut=None) -> QAction:
+        act = QAction(text, self)
+        if shortcut:
+            act.setShortcut(QKeySequence(shortcut))
+            act.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        act.triggered.connect(slot)
+        menu.addAction(act)
+        return act
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        f = bar.addMenu("&File")
+        self._action(f, "&Open session…", self.open_dialog, "Ctrl+O")
+        self.recent_menu = f.addMenu("Open &recent")
+        self._action(f, "&Export FG sequence…", self.export_dialog, "Ctrl+E")
+        f.addSeparator()
+        self._action(f, "&Quit", self.close, "Ctrl+Q")
+        p = bar.addMenu("&Playback")
+        self._action(p, "Play / pause", self.playback.toggle, "Space")
+        self._action(p, "Previous frame", lambda: self.step_frames(-1), "Left")
+        self._action(p, "Next frame", lambda: self.step_frames(1), "Right")
+        self._action(p, "Back 1 second", lambda: self.step_frames(-self._fps()), "Shift+Left")
+        self._action(p, "Forward 1 second", lambda: self.step_frames(self._fps()), "Shift+Right")
+        self._action(p, "Jump to start", lambda: self.go_to_frame(0), "Home")
+        self._action(p, "Jump to end", lambda: self.go_to_frame(self.model.n_frames - 1), "End")
+        self._action(p, "Shuttle back (J)", lambda: self.step_frames(-self._fps()), "J")
+        self._action(p, "Pause (K)", self.playback.pause, "K")
+        self._action(p, "Play (L)", self.playback.play, "L")
+        self._action(p, "Loop visible range", lambda: self.transport.loop.toggle(), "Ctrl+L")
+        for key, rate in (("Ctrl+1", 1.0), ("Ctrl+2", 0.5), ("Ctrl+3", 0.25)):
+            self._action(p, f"Rate {rate:g}x", lambda r=rate: self.set_rate(r), key)
+        self._action(p, "Mute", lambda: self.transport.mute.toggle(), "M")
+        v = bar.addMenu("&View")
+        self._action(v, "Preview fit / 1:1", lambda: self.preview.set_fit(not self.preview.fit), "F")
+        self._action(v, "Background: checkerboard", lambda: self.preview.set_background(None))
+        self._action(v, "Background: colour…", self._pick_background_colour)
+        self._action(v, "Background: image…", self._pick_background_image)
+        q = bar.addMenu("&QA")
+        self._action(q, "Next problem", lambda: self.step_problem(1), "N")
+        self._action(q, "Previous problem", lambda: self.step_problem(-1), "Shift+N")
+        self._action(q, "Re-score", self.start_scoring)
+        h = bar.addMenu("&Help")
+        self._action(h, "Keyboard shortcuts", self.show_shortcuts, "F1")
+        self._refresh_recent_menu()
+
+    # --------------------------------------------------------------- open
+    def open_session(self, path: str | Path) -> bool:
+        """Open a session; a bad file shows the CLI's sentence and keeps what was open."""
+        try:
+            self.model.open(path)
+        except ContractError as err:
+            self.report_error(str(err))
+            return False
+        except Exception as exc:  # an unexpected failure must not take the window down
+            self.report_error(f"{Path(path).name}: could not be opened ({exc.__class__.__name__}: {exc})")
+            return False
+        self.recent.add(path)
+        self.settings.setValue("recent", self.recent.items)
+        self._refresh_recent_menu()
+        return True
+
+    def report_error(self, message: str) -> None:
+        self.last_error = message
+        self.statusBar().showMessage(message, 15000)
+        if not os.environ.get("LIPSYNC_NO_DIALOGS"):
+            QMessageBox.critical(self, "Lip-sync Studio", message)
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", "", "Session (*.json)")
+        if path:
+            self.open_session(path)
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for p in self.recent.items:
+            act = self.recent_menu.addAction(p)
+            act.triggered.connect(lambda _=False, p=p: self.open_session(p))
+        self.recent_menu.setEnabled(bool(self.recent.items))
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if any(u.toLocalFile().endswith(".json") for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        for u in event.mimeData().urls():
+            if u.toLocalFile().endswith(".json"):
+                self.open_session(u.toLocalFile())
+                return
+
+    def _on_project(self, project) -> None:
+        s = project.session
+        self.setWindowTitle(f"Lip-sync Studio — {s.session_id} ({Path(s.path).name})")
+        self.renderer.set_project(project)
+        self.playback.load(project)
+        self.transport.set_output_status(self.playback.engine.output_status)
+        self.transport.set_rate(1.0)
+        self.timeline.set_project(self.model)
+        self.qa.set_report(None)
+        for w in project.warnings:
+            self.statusBar().showMessage(f"warning: {w}", 8000)
+        if self._warm_job is not None:
+            self._warm_job.cancel.set()
+        self._warm_job = Job(project.warm_sprites, parent=self, with_cancel=True).start()
+        self.start_scoring()
+
+    # ------------------------------------------------------------- frames
+    def _fps(self) -> int:
+        return max(1, round(1000.0 / self.model.step_ms))
+
+    def _on_frame(self, frame: int) -> None:
+        self.renderer.request(frame)
+        if not self.playback.playing:
+            self.timeline.set_playhead(self.model.time_of(frame))
+        self.timeline.ensure_visible(self.model.time_of(frame))
+        self._update_readout(frame)
+
+    def _on_frame_ready(self, frame: int, image: QImage, ms: float) -> None:
+        if frame != self.model.frame and not self.playback.playing:
+            return  # an older scrub position: the newer one is on its way
+        self.preview.set_image(image, frame)
+        self.render_ms.append(ms)
+        self.playback.presented(frame)
+
+    def _update_readout(self, frame: int) -> None:
+        if not self.model.project:
+            return
+        r = self.model.readout(frame)
+        fb = f"  FALLBACK: {r['fallback']}" if r["fallback"] else ""
+        self.readout.setText(
+            f"frame {frame}/{self.model.n_frames - 1}  t {r['time_s']:.3f} s  view {r['view']}  "
+            f"expr {r['expression']}  mouth {r['mouth']}{fb}\n"
+            f"yaw {r['yaw_deg']:+.1f}°  pitch {r['pitch_deg']:+.1f}°  roll {r['roll_deg']:+.1f}°  "
+            f"tx {r['tx']:+.1f}  ty {r['ty']:+.1f}  scale {r['scale']:.3f}  sprite {r['sprite']}")
+        self.readout.setStyleSheet("font-family: monospace; font-size: 9pt;"
+                                   + (" color: #ff6060;" if fb else ""))
+        self.transport.time_label.setText(f"{r['time_s']:8.3f} s / {self.model.duration_s:.3f} s")
+
+    def go_to_frame(self, frame: int) -> None:
+        if self.playback.playing:
+            self.playback.seek(self.model.time_of(frame))
+        self.model.set_frame(frame)
+
+    def go_to_time(self, seconds: float) -> None:
+        self.go_to_frame(self.model.frame_at(seconds))
+
+    def step_frames(self, n: int) -> None:
+        if self.playback.playing:
+            self.playback.pause()
+        self.go_to_frame(self.model.frame + n)
+
+    def _scrub_to(self, seconds: float) -> None:
+        self.go_to_time(seconds)
+
+    def _on_playing(self, playing: bool) -> None:
+        self.transport.set_playing(playing)
+        if not playing and self.playback.drift:
+            hist = [self.playback.drift.describe(h) for h in self.playback.drift.history]
+            last = hist[-1] if hist else "drift: —"
+            self.qa.set_drift(last, hist)
+            self.status_drift.setText(last)
+            self.timeline.set_playhead(self.model.time_of(self.model.frame))
+
+    # ----------------------------------------------------------- transport
+    def set_rate(self, rate: float) -> None:
+        if self.playback.engine is None:
+            return
+        self.transport.set_rate(rate)
+        self.playback.engine.set_rate(rate)
+
+    def set_loop(self, on: bool) -> None:
+        if self.playback.engine is None:
+            return
+        if on:
+            a, b = self.timeline.visible_range()
+            self.playback.engine.set_loop(max(a, 0.0), min(b, self.model.duration_s))
+        else:
+            self.playback.engine.set_loop(None)
+
+    # ------------------------------------------------------------------ QA
+    def start_scoring(self) -> None:
+        if not self.model.project:
+            return
+        from studio.sync import score_project
+        self.qa.set_scoring()
+        job = Job(score_project, self.model.project, parent=self)
+        job.finished.connect(self.model.set_sync)
+        job.failed.connect(lambda msg: self.statusBar().showMessage(f"sync scoring failed: {msg}", 10000))
+        self._score_job = job.start()
+
+    def _on_sync(self, report) -> None:
+        self.qa.set_report(report)
+        self.timeline.set_sync(report)
+
+    def step_problem(self, direction: int) -> None:
+        span = self.model.next_problem(self.model.time_of(self.model.frame), backwards=direction < 0)
+        if span is None:
+            self.statusBar().showMessage("no further problem in that direction", 3000)
+            return
+        self.go_to_time(span[0] / 1000.0)
+        self.statusBar().showMessage(f"{span[2]}: {span[0] / 1000:.2f}–{span[1] / 1000:.2f} s", 5000)
+
+    # -------------------------------------------------------------- export
+    def export_dialog(self) -> ExportDialog | None:
+        if not self.model.project:
+            return None
+        out = Path(self.settings.value("export_dir", str(Path.cwd() / "out" / "fg")))
+        dlg = ExportDialog(self.model.project, out, self)
+        dlg.jump_to_frame.connect(self.go_to_frame)
+        dlg.finished.connect(lambda _: self.settings.setValue("export_dir", dlg.out_edit.text()))
+        if not os.environ.get("LIPSYNC_NO_DIALOGS"):
+            dlg.open()
+        return dlg
+
+    # ---------------------------------------------------------------- misc
+    def _pick_background_colour(self) -> None:
+        c = QColorDialog.getColor(QColor(0, 177, 64), self, "Preview background")
+        if c.isValid():
+            self.preview.set_background(c)
+
+    def _pick_background_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Background image", "", "Images (*.png *.jpg *.jpeg)")
+        if path:
+            self.preview.set_background(QImage(path))
+
+    def show_shortcuts(self) -> None:
+        text = "<table>" + "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in SHORTCUTS) + "</table>"
+        box = QMessageBox(self)
+        box.setWindowTitle("Keyboard shortcuts")
+        box.setText(text)
+        if not os.environ.get("LIPSYNC_NO_DIALOGS"):
+            box.open()
+        self._shortcuts_box = box
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("state", self.saveState())
+        for job in (self._warm_job, self._score_job):
+            if job is not None:
+                job.cancel.set()
+                job.wait(5)
+        self.playback.close()
+        self.renderer.close()
+        super().closeEvent(event)
+
+
