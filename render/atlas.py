@@ -97,18 +97,15 @@ class Sprite:
 
     def __init__(self, bgra: np.ndarray):
         self.h, self.w = bgra.shape[:2]
-        ys, xs = np.nonzero(bgra[:, :, 3])
-        if len(xs) == 0:
-            x0 = y0 = 0
-            x1 = y1 = 1
-        else:
-            x0, x1, y0, y1 = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
+        x0, y0, cw, ch = cv2.boundingRect(cv2.extractChannel(bgra, 3))  # box of the visible pixels
+        if cw == 0 or ch == 0:
+            x0, y0, cw, ch = 0, 0, 1, 1
         self.offset = (x0, y0)
-        self.crop = np.ascontiguousarray(bgra[y0:y1, x0:x1])
-        outside = bgra.copy()
-        outside[y0:y1, x0:x1] = 0
+        self.crop = np.ascontiguousarray(bgra[y0:y0 + ch, x0:x0 + cw])
         # invisible pixels may still carry colour; the exact copy at identity must keep it
-        self.full = bgra if outside.any() else None
+        outside = (bgra[:y0].any() or bgra[y0 + ch:].any() or bgra[y0:y0 + ch, :x0].any()
+                   or bgra[y0:y0 + ch, x0 + cw:].any())
+        self.full = bgra if outside else None
         self._premult = None
 
     @property
@@ -148,13 +145,16 @@ class SpriteCache:
         self.budget = budget_bytes
         self._items: OrderedDict[str, Sprite] = OrderedDict()
         self._lock = threading.Lock()
+        self._checked = 0  # cache hits since the last size check
 
     def get(self, path: str) -> Sprite:
         with self._lock:
             hit = self._items.get(path)
             if hit is not None:
                 self._items.move_to_end(path)
-                self._trim()
+                self._checked += 1
+                if self._checked >= 64:  # premultiplied copies grow on hits: check now and then
+                    self._trim()
                 return hit
         sprite = _decode_sprite(path)  # outside the lock: decoding is slow, threads may decode others
         with self._lock:
@@ -163,6 +163,7 @@ class SpriteCache:
         return sprite
 
     def _trim(self) -> None:
+        self._checked = 0
         total = sum(s.nbytes for s in self._items.values())
         if total <= self.budget:
             return

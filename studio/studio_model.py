@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from render.views import VIEWS
+from studio.editing import KINDS, TimelineEditor, events_of
 from studio.events import Event
 from studio.plan import Project, open_project
+from studio.saving import save_session_as, save_timelines
 from studio.report import timeline_summary
 from studio.session import Overrides
 from studio.timelines import MOUTHS
@@ -29,9 +31,12 @@ class StudioModel:
         self.audio: np.ndarray | None = None   # mono float32
         self.sample_rate = 0
         self.waveform: WaveformPyramid | None = None
+        self.editor: TimelineEditor | None = None
         self.project_changed = Event("project_changed")
         self.frame_changed = Event("frame_changed")
         self.sync_changed = Event("sync_changed")
+        self.timelines_changed = Event("timelines_changed")  # (kinds) after an edit, undo or redo
+        self.dirty_changed = Event("dirty_changed")
 
     # ------------------------------------------------------------------ open
     def open(self, path: str | Path, overrides: Overrides | None = None) -> Project:
@@ -46,9 +51,59 @@ class StudioModel:
         self.waveform = WaveformPyramid(audio, sr) if audio is not None else None
         self.frame = 0
         self.sync = None
+        s = project.session
+        docs = {k: getattr(s, k).doc for k in KINDS if getattr(s, k) is not None}
+        self.editor = TimelineEditor(docs, s.step_ms, s.emo_map, s.audio_ms)
+        self.editor.changed.connect(self._on_edit)
         self.project_changed.emit(project)
         self.frame_changed.emit(0)
         return project
+
+    # ---------------------------------------------------------------- edits
+    def _on_edit(self, kinds: set) -> None:
+        """An edit, undo or redo: the session takes the edited tracks, the plan is rebuilt."""
+        s = self.project.session
+        for kind in kinds:
+            old, new = getattr(s, kind), self.editor.tracks[kind]
+            new.path = old.path
+            if kind == "mouth":
+                new.audio = old.audio
+            setattr(s, kind, new)
+        self.project.replan()
+        self.timelines_changed.emit(kinds)
+        self.dirty_changed.emit(self.editor.dirty)
+        self.frame_changed.emit(self.frame)  # same index, maybe new pixels
+
+    @property
+    def dirty(self) -> bool:
+        return self.editor is not None and self.editor.dirty
+
+    def save(self) -> list[Path]:
+        """Write every edited timeline back to its own file (atomic, with a .bak of the previous one)."""
+        s = self.project.session
+        paths = {k: getattr(s, k).path for k in self.editor.docs if getattr(s, k) is not None}
+        written = save_timelines(self.editor.docs, paths)
+        for k in self.editor.docs:
+            getattr(s, k).doc = self.editor.docs[k]
+        self.editor.mark_saved()
+        self.dirty_changed.emit(False)
+        return written
+
+    def save_as(self, new_session: str | Path) -> Path:
+        path = save_session_as(self.project.session, self.editor.docs, Path(new_session))
+        self.editor.mark_saved()
+        self.open(path)
+        return path
+
+    def restore_docs(self, docs: dict) -> None:
+        """Put recovered (unsaved) timeline documents back as one undoable edit."""
+        self.editor.begin("recovered edits")
+        try:
+            for kind, doc in docs.items():
+                if kind in self.editor.docs:
+                    self.editor.apply("recover", kind, list(events_of(doc)), 0, None)
+        finally:
+            self.editor.end()
 
     # ---------------------------------------------------------------- frames
     @property

@@ -86,15 +86,17 @@ def test_s8_failed_export_leaves_previous_sequence_intact(session, tmp_path, mon
     export_fg(open_project(session), ExportOptions(out_dir=out))
     before = {n: (fg_dir(out) / n).read_bytes() for n in frames_in(out)}
     report_before = (out / "run_report.json").read_text()
-    real = export_mod.Project.render_frame
+    real = export_mod.render_row
+    calls = []
 
-    def broken(self, i, out=None):
-        if i == 17:
+    def broken(*args):
+        calls.append(1)
+        if len(calls) == 17:
             raise OSError("disk full")
-        return real(self, i, out)
-    monkeypatch.setattr(export_mod.Project, "render_frame", broken)
+        return real(*args)
+    monkeypatch.setattr(export_mod, "render_row", broken)
     with pytest.raises(OSError):
-        export_fg(open_project(session), ExportOptions(out_dir=out))
+        export_fg(open_project(session), ExportOptions(out_dir=out, incremental=False))
     assert {n: (fg_dir(out) / n).read_bytes() for n in frames_in(out)} == before
     assert (out / "run_report.json").read_text() == report_before
     assert [p.name for p in (out / "in").iterdir()] == ["fg"]
@@ -110,7 +112,7 @@ def test_s8_cancelled_export_leaves_previous_sequence_intact(session, tmp_path):
         if done >= 8:
             cancel.set()
     with pytest.raises(ExportCancelled):
-        export_fg(open_project(session), ExportOptions(out_dir=out, workers=1), progress, cancel)
+        export_fg(open_project(session), ExportOptions(out_dir=out, workers=1, incremental=False), progress, cancel)
     assert frames_in(out) == before and [p.name for p in (out / "in").iterdir()] == ["fg"]
 
 
@@ -150,3 +152,71 @@ def test_s8_cli_export_writes_sequence_and_report(session, tmp_path):
     assert res.returncode == 0, res.stderr
     assert "passed: 26/26 frames" in res.stdout
     assert len(frames_in(tmp_path / "cli")) == 26 and (tmp_path / "cli" / "run_report.json").exists()
+
+
+def _sequence(out):
+    return {p.name: p.read_bytes() for p in sorted(fg_dir(out).iterdir())}
+
+
+def test_incremental_export_renders_only_changed_frames_and_equals_full(session, tmp_path):
+    out = tmp_path / "out"
+    first = export_fg(open_project(session), ExportOptions(out_dir=out))
+    assert first.report["reused_frames"] == 0
+    again = export_fg(open_project(session), ExportOptions(out_dir=out))
+    assert again.report["reused_frames"] == 26 and again.report["rendered_frames"] == 26
+    # edit one mouth event (frames 5..9 change), re-export incrementally, compare with a full export
+    doc = json.loads((session.parent / "mouth.json").read_text())
+    doc["frames"].insert(2, {"t_ms": 240, "dur_ms": 80, "mouth_id": 5})
+    (session.parent / "mouth.json").write_text(json.dumps(doc))
+    inc = export_fg(open_project(session), ExportOptions(out_dir=out))
+    assert inc.report["reused_frames"] == 24  # frames 6 and 7 re-rendered
+    full = export_fg(open_project(session), ExportOptions(out_dir=tmp_path / "full", incremental=False))
+    assert full.report["reused_frames"] == 0
+    assert _sequence(out) == _sequence(tmp_path / "full")
+
+
+def test_sprite_file_change_invalidates_its_frames(session, tmp_path):
+    out = tmp_path / "out"
+    export_fg(open_project(session), ExportOptions(out_dir=out))
+    sprite = session.parent.parent / "at" / "blink_front" / "mouth_close.png"  # frames 10..12
+    import os
+    os.utime(sprite, ns=(sprite.stat().st_atime_ns, sprite.stat().st_mtime_ns + 10**9))
+    r = export_fg(open_project(session), ExportOptions(out_dir=out))
+    assert 26 - r.report["reused_frames"] == 3
+
+
+def test_worker_processes_give_the_same_frames_as_in_process(tmp_path):
+    from studio.export import MIN_FRAMES_FOR_PROCESSES
+    atlas = make_atlas(tmp_path / "at")
+    n = MIN_FRAMES_FOR_PROCESSES + 10
+    pose = [{"t_ms": t, "yaw_deg": ((t // 40) % 50) - 25, "roll_deg": (t % 700) / 100, "tx": (t % 333) / 7,
+             "scale": 1 + (t % 500) / 2000} for t in range(0, n * 40, 40)]
+    s = make_session(tmp_path / "s", atlas=atlas, audio_ms=n * 40, pose=pose)
+    p = open_project(s)
+    pooled = export_fg(p, ExportOptions(out_dir=tmp_path / "pool", workers=2, incremental=False))
+    single = export_fg(p, ExportOptions(out_dir=tmp_path / "one", workers=1, incremental=False))
+    assert pooled.report["rendered_frames"] == single.report["rendered_frames"] == n
+    assert _sequence(tmp_path / "pool") == _sequence(tmp_path / "one")
+    img = cv2.imread(str(fg_dir(tmp_path / "pool") / "00000123.png"), cv2.IMREAD_UNCHANGED)
+    assert np.array_equal(img, p.render_frame(123))
+
+
+@pytest.mark.parametrize("encoder", ["fpng", "opencv"])
+def test_encoders_write_4_channel_pngs_with_exact_values(encoder):
+    from studio.png import encode_png
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 256, (37, 53, 4), dtype=np.uint8)
+    back = cv2.imdecode(np.frombuffer(encode_png(img, encoder), np.uint8), cv2.IMREAD_UNCHANGED)
+    assert back.shape == (37, 53, 4) and np.array_equal(back, img)
+
+
+def test_frames_with_identical_inputs_are_rendered_once(tmp_path):
+    s = make_session(tmp_path / "s", audio_ms=400, pose=[{"t_ms": 0, "tx": 0.5}, {"t_ms": 80, "tx": 3.5}])
+    out = tmp_path / "out"
+    r = export_fg(open_project(s), ExportOptions(out_dir=out, incremental=False))
+    assert r.report["rendered_frames"] == 10
+    inodes = [(fg_dir(out) / f"{i:08d}.png").stat().st_ino for i in range(10)]
+    assert len(set(inodes[2:])) == 1 and inodes[0] != inodes[1] != inodes[2]  # held pose: one render, links
+    p = open_project(s)
+    for i in (0, 5, 9):
+        assert np.array_equal(cv2.imread(str(fg_dir(out) / f"{i:08d}.png"), cv2.IMREAD_UNCHANGED), p.render_frame(i))

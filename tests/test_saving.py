@@ -1,0 +1,95 @@
+"""Saving edits (issue 6): original form kept, unknown keys kept, atomic with backup, reload equal,
+a killed save leaves the original intact, recovery files."""
+import json
+import signal
+import subprocess
+import sys
+import time
+
+from helpers import ROOT, make_session
+
+from studio.editing import TimelineEditor
+from studio.plan import open_project
+from studio.recovery import Recovery
+from studio.saving import dump_like, save_session_as, save_timelines
+
+LEGACY_MOUTH = [{"t_ms": 0, "mouth": "A", "note": "x"}, {"t_ms": 40, "mouth": "close"}]
+WRAPPED_POSE = {"meta": {"step_ms": 40, "scale_mode": "relative", "note": "n"},
+                "frames": [{"t_ms": 0, "yaw": 1.5, "extra": 7}, {"t_ms": 40, "yaw": 3.0}]}
+
+
+def editable_session(tmp_path):
+    return make_session(tmp_path, audio_ms=400, pose=WRAPPED_POSE, mouth=LEGACY_MOUTH,
+                        expression={"schema_version": "session_expression_timeline_v0.1", "timeline": [
+                            {"t_ms": 0, "expression": "smile", "source": "emo_map"}]})
+
+
+def test_save_round_trip_keeps_form_and_unknown_keys(tmp_path):
+    s = editable_session(tmp_path)
+    p = open_project(s)
+    ed = TimelineEditor({"pose": p.session.pose.doc, "mouth": p.session.mouth.doc,
+                         "expression": p.session.expression.doc}, 40)
+    ed.set_mouth([1], 5)
+    ed.set_pose(0, {"yaw_deg": -4.0})
+    save_timelines(ed.docs, {"pose": p.session.pose.path, "mouth": p.session.mouth.path,
+                             "expression": p.session.expression.path})
+    mouth = json.loads((tmp_path / "mouth.json").read_text())
+    assert mouth == [{"t_ms": 0, "mouth": "A", "note": "x"}, {"t_ms": 40, "mouth": "o"}]  # labels stay labels
+    pose = json.loads((tmp_path / "pose.json").read_text())
+    assert pose["meta"] == WRAPPED_POSE["meta"] and pose["frames"][0] == {"t_ms": 0, "yaw": -4.0, "extra": 7}
+    assert json.loads((tmp_path / "mouth.json.bak").read_text()) == LEGACY_MOUTH   # backup of the previous file
+    again = open_project(s)   # reloading shows exactly what was edited
+    assert list(again.plan.mouth[:2]) == [1, 5] and again.plan.raw_pose[0, 0] == -4.0
+
+
+def test_dump_like_follows_original_formatting():
+    assert dump_like({"a": [1]}, '{"a":[1]}') == '{"a":[1]}'
+    assert dump_like({"a": [1]}, '{\n    "a": [1]\n}\n') == '{\n    "a": [\n        1\n    ]\n}\n'
+
+
+def test_save_as_writes_beside_the_new_session_with_paths_kept_working(tmp_path):
+    s = make_session(tmp_path / "orig", audio_ms=None, wav_ms=400, mouth={"step_ms": 40, "frames": [
+        {"t_ms": 0, "mouth_id": 1}]}, extra={"future": {"x": 1}})
+    p = open_project(s)
+    ed = TimelineEditor({"mouth": p.session.mouth.doc, "pose": p.session.pose.doc}, 40)
+    ed.set_mouth([0], 2)
+    new = save_session_as(p.session, ed.docs, tmp_path / "copy" / "renamed.json")
+    q = open_project(new)
+    assert q.session.doc["future"] == {"x": 1}
+    assert q.plan.mouth[0] == 2 and q.session.audio_path.resolve() == p.session.audio_path.resolve()
+    assert open_project(s).plan.mouth[0] == 1   # the original is untouched
+
+
+def test_killed_save_leaves_the_original_intact(tmp_path):
+    """Kill the process while it writes a large file: the target is the old file or the new one."""
+    target = tmp_path / "mouth.json"
+    original = json.dumps({"frames": [{"t_ms": 0, "mouth_id": 1}]})
+    target.write_text(original)
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+            "from studio.atomic import write_atomic\n"
+            "import os\n"
+            "data = 'x' * (300 << 20)\n"
+            f"print('go', flush=True)\n"
+            f"write_atomic({str(target)!r}, data)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "go"
+    time.sleep(0.15)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert target.read_text() == original
+    leftovers = [p for p in tmp_path.iterdir() if p.name != "mouth.json"]
+    for p in leftovers:   # a temp file may remain; it is never the target
+        assert p.name.startswith(".mouth.json.") and p.name.endswith(".tmp")
+
+
+def test_recovery_round_trip(tmp_path):
+    rec = Recovery(tmp_path / "rec")
+    s = editable_session(tmp_path / "s")
+    docs = {"mouth": [{"t_ms": 0, "mouth_id": 3}]}
+    rec.save(s, docs)
+    entries = rec.entries()
+    assert len(entries) == 1 and entries[0]["docs"] == docs and entries[0]["session"] == str(s.resolve())
+    rec.discard(s)
+    assert rec.entries() == []
+    (tmp_path / "rec" / "junk.json").write_text("{broken")
+    assert rec.entries() == []
