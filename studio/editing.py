@@ -235,22 +235,35 @@ class TimelineEditor:
             end = self._snap(end_ms, snap)
             if end <= e["t_ms"]:
                 raise EditError("an event must keep a positive length")
-            if "dur_ms" in e or index + 1 >= len(events) or kind == "pose":
+            j = self._next_boundary(kind, index)
+            if "dur_ms" in e or j is None or kind == "pose":
                 e["dur_ms"] = _num(end - e["t_ms"])
             else:
-                nxt = dict(events[index + 1])
+                nxt = dict(events[j])
                 nxt["t_ms"] = _num(end)
-                changed[index + 1] = nxt
+                changed[j] = nxt
         changed[index] = e
         self._resorted(kind, changed, "resize")
+
+    def _next_boundary(self, kind: str, index: int) -> int | None:
+        """Index of the event whose start ends event `index` when it has no dur_ms: the next event
+        (mouth, pose), the next change point (expression: overlays do not end a change point)."""
+        events = self.events(kind)
+        for j in range(index + 1, len(events)):
+            if kind != "expression" or "dur_ms" not in events[j]:
+                return j
+        return None
 
     def event_end(self, kind: str, index: int) -> float:
         events = self.events(kind)
         e = events[index]
         if "dur_ms" in e:
             return float(e["t_ms"] + e["dur_ms"])
-        if index + 1 < len(events):
-            return float(events[index + 1]["t_ms"])
+        j = self._next_boundary(kind, index)
+        if j is not None:
+            return float(events[j]["t_ms"])
+        if kind == "expression" and self.audio_ms:  # the last change point lasts to the session's end
+            return float(max(self.audio_ms, e["t_ms"] + self.step_ms))
         return float(e["t_ms"] + self.step_ms)
 
     def insert(self, kind: str, event: dict) -> int:

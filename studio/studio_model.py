@@ -70,9 +70,8 @@ class StudioModel:
                 new.audio = old.audio
             setattr(s, kind, new)
         self.project.replan()
-        self.timelines_changed.emit(kinds)
+        self.timelines_changed.emit(kinds)   # views redraw; the current frame may have new pixels
         self.dirty_changed.emit(self.editor.dirty)
-        self.frame_changed.emit(self.frame)  # same index, maybe new pixels
 
     @property
     def dirty(self) -> bool:

@@ -15,6 +15,6 @@ def run(session: Path | None) -> int:
     app.setOrganizationName("LipsyncStudio")
     win = MainWindow()
     win.show()
-    if session is not None:
+    if not win.offer_recovery() and session is not None:
         win.open_session(session)
     return app.exec()

@@ -8,15 +8,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QColor, QImage, QKeySequence
-from PySide6.QtWidgets import (QCheckBox, QColorDialog, QDockWidget, QFileDialog, QHBoxLayout, QLabel,
-                               QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QColor, QCursor, QImage, QKeySequence
+from PySide6.QtWidgets import (QCheckBox, QColorDialog, QDockWidget, QFileDialog, QHBoxLayout, QInputDialog,
+                               QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QVBoxLayout, QWidget)
 
+from studio.editing import EditError
 from studio.errors import ContractError
+from studio.recovery import Recovery
 from studio.studio_model import RecentFiles, StudioModel
 from widgets.export_dialog import ExportDialog
 from widgets.playback import PlaybackController
+from widgets.pose_inspector import PoseInspector
 from widgets.preview import PreviewWidget
 from widgets.qa_panel import QAPanel
 from widgets.render_worker import FrameRenderer
@@ -30,8 +33,15 @@ SHORTCUTS = [
     ("J / K / L", "Shuttle: back 1 s / pause / play"), ("Ctrl+L", "Loop the visible range"),
     ("Ctrl+1 / Ctrl+2 / Ctrl+3", "Rate 1x / 0.5x / 0.25x"), ("M", "Mute"),
     ("N / Shift+N", "Next / previous sync problem"), ("F", "Preview: fit / 1:1"),
+    ("Click / Shift+click / drag on empty lane", "Select events / add to selection / rubber band"),
+    ("Drag an event / its edge", "Move / resize (snaps to the frame grid; Ctrl+G toggles snapping)"),
+    ("Double-click a lane", "Insert an event"), ("Delete", "Delete the selected events"),
+    ("0 … 5", "Set the selected mouth events to closed, a, i, u, e, o"),
+    ("Right-click an event", "Context menu: mouth, expression, split, merge, delete"),
+    ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo"), ("Ctrl+S / Ctrl+Shift+S", "Save / save as"),
     ("Ctrl+O", "Open session"), ("Ctrl+E", "Export FG sequence"), ("F1", "This list"),
 ]
+AUTOSAVE_MS = 20000
 
 
 class MainWindow(QMainWindow):
@@ -44,6 +54,7 @@ class MainWindow(QMainWindow):
         self.recent = RecentFiles(self.settings.value("recent", [], list) or [])
         self.last_error: str | None = None
         self.render_ms: list[float] = []
+        self.recovery = Recovery()
         self._score_job: Job | None = None
         self._warm_job: Job | None = None
 
@@ -71,6 +82,8 @@ class MainWindow(QMainWindow):
             toggles.addWidget(box)
             self.curve_boxes[name] = box
         lv.addLayout(toggles)
+        self.inspector = PoseInspector(self.model)
+        lv.addWidget(self.inspector)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(self.timeline)
@@ -91,6 +104,14 @@ class MainWindow(QMainWindow):
         self.status_drift = QLabel("")
         self.statusBar().addPermanentWidget(self.status_drift)
 
+        self._rescore_timer = QTimer(self)
+        self._rescore_timer.setSingleShot(True)
+        self._rescore_timer.setInterval(700)
+        self._rescore_timer.timeout.connect(self.start_scoring)
+        self._autosave_timer = QTimer(self)
+        self._autosave_timer.setInterval(AUTOSAVE_MS)
+        self._autosave_timer.timeout.connect(self.autosave)
+        self._autosave_timer.start()
         self._build_menus()
         self._connect()
         self.resize(1500, 860)
@@ -107,6 +128,10 @@ class MainWindow(QMainWindow):
         m.project_changed.connect(self._on_project)
         m.frame_changed.connect(self._on_frame)
         m.sync_changed.connect(self._on_sync)
+        m.timelines_changed.connect(self._on_timelines)
+        m.dirty_changed.connect(lambda _: self._update_title())
+        self.inspector.edit_failed.connect(self.report_edit_error)
+        self.timeline.scene().sigMouseClicked.connect(self._lane_context)
         self.renderer.frame_ready.connect(self._on_frame_ready)
         self.timeline.scrubbed.connect(self._scrub_to)
         self.timeline.scrub_finished.connect(self._scrub_to)
@@ -125,12 +150,20 @@ class MainWindow(QMainWindow):
         self.qa.jump_to.connect(self.go_to_time)
         self.qa.step_problem.connect(self.step_problem)
         self.qa.rescore.connect(self.start_scoring)
+        self.qa.apply_offset.connect(self.apply_measured_offset)
+        self.qa.fix_span.connect(self.fix_span)
 
-    def _action(self, menu, text, slot, shortcut=None) -> QAction:
+    def _action(self, menu, text, slot, shortcut=None, lanes_only: bool = False) -> QAction:
+        """A menu action; `lanes_only` shortcuts (digits, Delete) act only while the timeline has focus,
+        so typing into the pose inspector is never taken for an edit."""
         act = QAction(text, self)
         if shortcut:
             act.setShortcut(QKeySequence(shortcut))
-            act.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+            if lanes_only:
+                act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                self.timeline.addAction(act)
+            else:
+                act.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         act.triggered.connect(slot)
         menu.addAction(act)
         return act
@@ -140,9 +173,27 @@ class MainWindow(QMainWindow):
         f = bar.addMenu("&File")
         self._action(f, "&Open session…", self.open_dialog, "Ctrl+O")
         self.recent_menu = f.addMenu("Open &recent")
+        self._action(f, "&Save", self.save, "Ctrl+S")
+        self._action(f, "Save &as…", self.save_as_dialog, "Ctrl+Shift+S")
         self._action(f, "&Export FG sequence…", self.export_dialog, "Ctrl+E")
         f.addSeparator()
         self._action(f, "&Quit", self.close, "Ctrl+Q")
+        e = bar.addMenu("&Edit")
+        self._action(e, "&Undo", self.undo, "Ctrl+Z")
+        self._action(e, "&Redo", self.redo, "Ctrl+Shift+Z")
+        e.addSeparator()
+        self._action(e, "&Delete selected events", self.delete_selected, "Delete", lanes_only=True)
+        for mid, label in enumerate(("closed", "a", "i", "u", "e", "o")):
+            self._action(e, f"Mouth: {label}", lambda _=False, m=mid: self.set_mouth_selected(m), str(mid),
+                         lanes_only=True)
+        self._action(e, "Split selected event at playhead", self.split_selected)
+        self._action(e, "Merge selected event with next", self.merge_selected)
+        self._action(e, "Shift mouth track…", lambda: self.shift_dialog("mouth"))
+        self._action(e, "Shift expression track…", lambda: self.shift_dialog("expression"))
+        self._action(e, "Shift pose track…", lambda: self.shift_dialog("pose"))
+        self.snap_action = self._action(e, "Snap to frame grid", lambda on: self.timeline.set_snap(on), "Ctrl+G")
+        self.snap_action.setCheckable(True)
+        self.snap_action.setChecked(True)
         p = bar.addMenu("&Playback")
         self._action(p, "Play / pause", self.playback.toggle, "Space")
         self._action(p, "Previous frame", lambda: self.step_frames(-1), "Left")
@@ -174,6 +225,10 @@ class MainWindow(QMainWindow):
     # --------------------------------------------------------------- open
     def open_session(self, path: str | Path) -> bool:
         """Open a session; a bad file shows the CLI's sentence and keeps what was open."""
+        if not self.confirm_unsaved():
+            return False
+        if self.model.project is not None and not self.model.dirty:
+            self.recovery.discard(self.model.project.session.path)
         try:
             self.model.open(path)
         except ContractError as err:
@@ -215,14 +270,22 @@ class MainWindow(QMainWindow):
                 self.open_session(u.toLocalFile())
                 return
 
+    def _update_title(self) -> None:
+        if not self.model.project:
+            return
+        s = self.model.project.session
+        mark = "*" if self.model.dirty else ""
+        self.setWindowTitle(f"Lip-sync Studio — {mark}{s.session_id} ({Path(s.path).name})")
+
     def _on_project(self, project) -> None:
-        s = project.session
-        self.setWindowTitle(f"Lip-sync Studio — {s.session_id} ({Path(s.path).name})")
+        self._update_title()
         self.renderer.set_project(project)
         self.playback.load(project)
         self.transport.set_output_status(self.playback.engine.output_status)
         self.transport.set_rate(1.0)
         self.timeline.set_project(self.model)
+        for lane in self.timeline.lanes.values():
+            lane.edit_failed.connect(self.report_edit_error)
         self.qa.set_report(None)
         for w in project.warnings:
             self.statusBar().showMessage(f"warning: {w}", 8000)
@@ -241,11 +304,14 @@ class MainWindow(QMainWindow):
             self.timeline.set_playhead(self.model.time_of(frame))
         self.timeline.ensure_visible(self.model.time_of(frame))
         self._update_readout(frame)
+        if not self.playback.playing:
+            self.inspector.show_frame(frame)
 
     def _on_frame_ready(self, frame: int, image: QImage, ms: float) -> None:
         if frame != self.model.frame and not self.playback.playing:
             return  # an older scrub position: the newer one is on its way
         self.preview.set_image(image, frame)
+        self.preview.shown_generation += 1
         self.render_ms.append(ms)
         self.playback.presented(frame)
 
@@ -304,6 +370,204 @@ class MainWindow(QMainWindow):
         else:
             self.playback.engine.set_loop(None)
 
+    # ---------------------------------------------------------------- edits
+    def _on_timelines(self, kinds) -> None:
+        self.timeline.update_data()
+        self.renderer.request(self.model.frame)      # same frame, new inputs: render it again
+        self._update_readout(self.model.frame)
+        self.inspector.show_frame(self.model.frame)
+        self._rescore_timer.start()  # debounced: a drag re-scores once it settles
+
+    def report_edit_error(self, message: str) -> None:
+        self.statusBar().showMessage(f"edit not applied: {message}", 6000)
+        self.last_error = message
+
+    def _edit(self, fn, *args) -> bool:
+        if self.model.editor is None:
+            return False
+        try:
+            fn(*args)
+            return True
+        except EditError as err:
+            self.report_edit_error(str(err))
+            return False
+
+    def undo(self) -> None:
+        if self.model.editor and self.model.editor.undo():
+            self.statusBar().showMessage("undone", 2000)
+
+    def redo(self) -> None:
+        if self.model.editor and self.model.editor.redo():
+            self.statusBar().showMessage("redone", 2000)
+
+    def _selection(self):
+        """(kind, indices) of the lane with a selection, mouth first."""
+        for kind in ("mouth", "expression"):
+            lane = self.timeline.lanes.get(kind)
+            if lane is not None and lane.selected:
+                return kind, sorted(lane.selected)
+        return None, []
+
+    def delete_selected(self) -> None:
+        kind, sel = self._selection()
+        if kind and self._edit(self.model.editor.delete, kind, sel):
+            self.timeline.lanes[kind].selected.clear()
+
+    def set_mouth_selected(self, mouth_id: int) -> None:
+        lane = self.timeline.lanes.get("mouth")
+        if lane is not None and lane.selected:
+            self._edit(self.model.editor.set_mouth, sorted(lane.selected), mouth_id)
+
+    def set_expression_selected(self, label: str) -> None:
+        lane = self.timeline.lanes.get("expression")
+        if lane is not None and lane.selected:
+            self._edit(self.model.editor.set_expression, sorted(lane.selected), label)
+
+    def split_selected(self) -> None:
+        kind, sel = self._selection()
+        if kind and len(sel) == 1:
+            self._edit(self.model.editor.split, kind, sel[0], self.model.time_of(self.model.frame) * 1000.0)
+
+    def merge_selected(self) -> None:
+        kind, sel = self._selection()
+        if kind and sel:
+            if self._edit(self.model.editor.merge, kind, sel[0]):
+                self.timeline.lanes[kind].selected = {sel[0]}
+
+    def shift_timeline(self, kind: str, ms: float) -> bool:
+        return self._edit(self.model.editor.shift, kind, ms)
+
+    def shift_dialog(self, kind: str) -> None:
+        if self.model.editor is None or kind not in self.model.editor.docs:
+            return
+        ms, ok = QInputDialog.getInt(self, "Shift timeline", f"Shift the {kind} track by (ms, + later):",
+                                     0, -60000, 60000, int(self.model.step_ms))
+        if ok and ms:
+            self.shift_timeline(kind, ms)
+
+    def apply_measured_offset(self) -> None:
+        """Shift the mouth track by -offset_ms (one undoable command)."""
+        rep = self.model.sync
+        if rep is None or rep.offset_ms is None or "mouth" not in self.model.editor.docs:
+            return
+        if self.shift_timeline("mouth", -rep.offset_ms):
+            self.statusBar().showMessage(f"mouth track shifted by {-rep.offset_ms:+.0f} ms", 5000)
+
+    def fix_span(self, t0_ms: float, t1_ms: float, kind: str) -> None:
+        """Per-span fix: close the mouth in a silent span; open it ('a') in a span of speech."""
+        mouth = 0 if kind == "open in silence" else 1
+        self._edit(self.model.editor.paint_mouth, t0_ms, t1_ms, mouth, f"fix {kind} span")
+
+    def _lane_context(self, event) -> None:
+        if event.button() != Qt.MouseButton.RightButton:
+            return
+        for kind, lane in self.timeline.lanes.items():
+            vb = lane.getViewBox()
+            if vb is None or not vb.sceneBoundingRect().contains(event.scenePos()):
+                continue
+            t = vb.mapSceneToView(event.scenePos()).x()
+            i = lane.event_at(t)
+            if i is None:
+                return
+            if i not in lane.selected:
+                lane.selected = {i}
+                lane.update()
+            menu = QMenu(self)
+            if kind == "mouth":
+                for mid, label in enumerate(("closed", "a", "i", "u", "e", "o")):
+                    menu.addAction(f"{mid}: {label}", lambda m=mid: self.set_mouth_selected(m))
+            else:
+                for label in self.model.project.atlas.labels:
+                    menu.addAction(f"expression: {label}", lambda lb=label: self.set_expression_selected(lb))
+            menu.addSeparator()
+            menu.addAction("Split at playhead", self.split_selected)
+            menu.addAction("Merge with next", self.merge_selected)
+            menu.addAction("Delete", self.delete_selected)
+            event.accept()
+            self._context_menu = menu
+            if not os.environ.get("LIPSYNC_NO_DIALOGS"):
+                menu.popup(QCursor.pos())
+            return
+
+    # --------------------------------------------------------------- saving
+    def save(self) -> bool:
+        if not self.model.project or not self.model.dirty:
+            return True
+        try:
+            written = self.model.save()
+        except OSError as exc:
+            self.report_error(f"saving failed, nothing was changed on disk: {exc}")
+            return False
+        self.recovery.discard(self.model.project.session.path)
+        self._update_title()
+        self.statusBar().showMessage("saved " + ", ".join(p.name for p in written), 5000)
+        return True
+
+    def save_as_dialog(self) -> None:
+        if not self.model.project:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save session as", "", "Session (*.json)")
+        if path:
+            self.save_as(path)
+
+    def save_as(self, path: str | Path) -> bool:
+        old = self.model.project.session.path
+        try:
+            new = self.model.save_as(path)
+        except (OSError, ContractError) as exc:
+            self.report_error(f"save as failed: {exc}")
+            return False
+        self.recovery.discard(old)
+        self.recent.add(new)
+        self.settings.setValue("recent", self.recent.items)
+        self._refresh_recent_menu()
+        return True
+
+    def confirm_unsaved(self) -> bool:
+        """With unsaved edits: save, discard or cancel. True when it is fine to go on."""
+        if not self.model.dirty:
+            return True
+        answer = self.ask_unsaved()
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def ask_unsaved(self) -> str:
+        if os.environ.get("LIPSYNC_NO_DIALOGS"):  # non-interactive (tests, screenshots): nobody to ask
+            return "discard"
+        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved edits",
+                          "The timelines have unsaved edits. Save them?",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self)
+        choice = box.exec()
+        return {QMessageBox.StandardButton.Save: "save",
+                QMessageBox.StandardButton.Discard: "discard"}.get(QMessageBox.StandardButton(choice), "cancel")
+
+    def autosave(self) -> None:
+        if self.model.project and self.model.dirty:
+            self.recovery.save(self.model.project.session.path, self.model.editor.docs)
+
+    def offer_recovery(self) -> bool:
+        """At start: unsaved edits from a session that ended without saving are offered back."""
+        for entry in self.recovery.entries():
+            session = Path(entry["session"])
+            if not session.exists():
+                continue
+            if self.ask_recover(session) and self.open_session(session):
+                self.model.restore_docs(entry["docs"])
+                self.statusBar().showMessage(f"recovered unsaved edits of {session.name}", 8000)
+                return True
+            self.recovery.discard(session)
+        return False
+
+    def ask_recover(self, session: Path) -> bool:
+        if os.environ.get("LIPSYNC_NO_DIALOGS"):
+            return False
+        answer = QMessageBox.question(self, "Recover edits",
+                                      f"{session.name} has unsaved edits from a session that did not end "
+                                      "normally. Recover them?")
+        return answer == QMessageBox.StandardButton.Yes
+
     # ------------------------------------------------------------------ QA
     def start_scoring(self) -> None:
         if not self.model.project:
@@ -360,6 +624,11 @@ class MainWindow(QMainWindow):
         self._shortcuts_box = box
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        if not self.confirm_unsaved():
+            event.ignore()
+            return
+        if self.model.project is not None:
+            self.recovery.discard(self.model.project.session.path)
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("state", self.saveState())
         for job in (self._warm_job, self._score_job):

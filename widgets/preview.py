@@ -26,6 +26,7 @@ class PreviewWidget(QWidget):
         self.background: QColor | QImage | None = None  # None: checkerboard
         self.fit = True
         self.shown_frame = -1
+        self.shown_generation = 0  # counts images shown (tests wait for a re-render of the same frame)
 
     def set_image(self, image: QImage, frame: int) -> None:
         self._image = image

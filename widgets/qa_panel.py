@@ -11,6 +11,8 @@ class QAPanel(QWidget):
     jump_to = Signal(float)        # seconds
     step_problem = Signal(int)     # -1 previous, +1 next
     rescore = Signal()
+    apply_offset = Signal()
+    fix_span = Signal(float, float, str)  # t0_ms, t1_ms, kind
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -31,6 +33,16 @@ class QAPanel(QWidget):
         for b in (prev_b, next_b, again):
             row.addWidget(b)
         lay.addLayout(row)
+        fixes = QHBoxLayout()
+        self.offset_button = QPushButton("Apply measured offset")
+        self.offset_button.setToolTip("Shift the mouth track by -offset (one undoable edit)")
+        self.offset_button.clicked.connect(self.apply_offset)
+        self.fix_button = QPushButton("Fix selected span")
+        self.fix_button.setToolTip("Close the mouth in a silent span / open it in a span of speech")
+        self.fix_button.clicked.connect(self._fix_selected)
+        fixes.addWidget(self.offset_button)
+        fixes.addWidget(self.fix_button)
+        lay.addLayout(fixes)
         self.problems = QListWidget()
         self.problems.itemActivated.connect(lambda it: self.jump_to.emit(it.data(256)))
         self.problems.itemClicked.connect(lambda it: self.jump_to.emit(it.data(256)))
@@ -69,7 +81,16 @@ class QAPanel(QWidget):
         for a, b, kind in report.problem_spans():
             item = QListWidgetItem(f"{a / 1000:7.2f}–{b / 1000:.2f} s  {kind}")
             item.setData(256, a / 1000.0)
+            item.setData(257, (a, b, kind))
             self.problems.addItem(item)
+
+    def _fix_selected(self) -> None:
+        item = self.problems.currentItem()
+        if item is None:
+            return
+        a, b, kind = item.data(257)
+        if kind in ("open in silence", "closed in speech"):
+            self.fix_span.emit(float(a), float(b), kind)
 
     def set_drift(self, text: str, history: list[str]) -> None:
         self.drift.setText(text)

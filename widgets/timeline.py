@@ -13,6 +13,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsItem
 
 from render.views import VIEWS
+from widgets.event_lane import EventLaneItem
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
@@ -70,6 +71,9 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.plots: dict[str, pg.PlotItem] = {}
         self.playheads: list[pg.InfiniteLine] = []
         self._dynamic: list = []       # items rebuilt on every project load
+        self._data_items: list = []    # items rebuilt on every edit
+        self.lanes: dict = {}          # editable event lanes: kind -> EventLaneItem
+        self.snap = True
         self._labels: list = []        # text labels rebuilt on zoom
         self._data = None
         self.pyramid = None
@@ -118,40 +122,58 @@ class TimelineView(pg.GraphicsLayoutWidget):
     # ------------------------------------------------------------------ data
     def set_project(self, model) -> None:
         """Rebuild every lane from the studio model's open project."""
-        for item in self._dynamic:
-            item.getViewBox().removeItem(item) if item.getViewBox() else None
+        for item in self._dynamic + self._data_items:
+            if item.getViewBox():
+                item.getViewBox().removeItem(item)
         self._dynamic.clear()
+        self._data_items.clear()
         self._clear_labels()
+        self.curves.clear()
         project = model.project
-        plan = project.plan
-        step = plan.step_ms / 1000.0
-        n = len(plan)
+        step = project.plan.step_ms / 1000.0
         self.axis.step_s = step
-        self._data = {"model": model, "step": step, "n": n}
-        t = plan.t_ms / 1000.0
+        self._data = {"model": model, "step": step, "n": len(project.plan)}
         self.pyramid = model.waveform
-        dur = model.duration_s
-
-        # pose curves (what the timeline asks for, before clamping)
-        for name, col, color in POSE_CURVES:
-            y = plan.raw_pose[:, col]
-            target = "angles" if col < 3 else "offsets"
-            if name == "scale":
-                y = (y - 1.0) * 100.0
-            curve = pg.PlotDataItem(t, y, pen=pg.mkPen(color, width=1.3), name=name if col < 3 else None)
-            self._add(target, curve)
-            # set after adding: with clipToView on, adding looks up a view before the item has one
-            curve.setDownsampling(auto=True, method="peak")
-            curve.setClipToView(True)
-            cache(curve.curve)
-            self.curves[name] = curve
         rules = project.atlas.rules
         for key in ("left30_max_yaw_deg", "left15_max_yaw_deg", "right15_min_yaw_deg", "right30_min_yaw_deg"):
             self._threshold("angles", rules[key], (255, 120, 80), key.split("_")[0])
         for key in ("up15_max_pitch_deg", "up7_max_pitch_deg", "down7_min_pitch_deg", "down15_min_pitch_deg"):
             self._threshold("angles", rules[key], (90, 170, 255), key.split("_")[0])
+        for kind, (plot, y0, h) in {"mouth": ("mouth", 0.0, 1.0), "expression": ("expression", 0.5, 0.45)}.items():
+            lane = EventLaneItem(kind, model, y0, h)
+            lane.snap = self.snap
+            self._add(plot, lane)
+            self.lanes[kind] = lane
+        for key in ("mouth", "view", "expression", "sync"):
+            self.plots[key].setYRange(0, 1, padding=0)
+        self.update_data()
+        self.set_sync(None)
+        dur = model.duration_s
+        self.plots["wave"].setXRange(0, max(dur, step), padding=0.01)
+        self._refresh_wave()
 
-        # lanes as strips
+    def update_data(self) -> None:
+        """Redraw what depends on the timelines (after an edit): curves, strips, events, end markers."""
+        for item in self._data_items:
+            if item.getViewBox():
+                item.getViewBox().removeItem(item)
+        self._data_items.clear()
+        model = self._data["model"]
+        plan = model.project.plan
+        step, n, dur = self._data["step"], len(plan), model.duration_s
+        t = plan.t_ms / 1000.0
+        for name, col, color in POSE_CURVES:
+            y = plan.raw_pose[:, col] if col != 5 else (plan.raw_pose[:, col] - 1.0) * 100.0
+            if name in self.curves:
+                self.curves[name].setData(t, y)
+                continue
+            curve = pg.PlotDataItem(t, y, pen=pg.mkPen(color, width=1.3), name=name if col < 3 else None)
+            self._add("angles" if col < 3 else "offsets", curve)
+            # set after adding: with clipToView on, adding looks up a view before the item has one
+            curve.setDownsampling(auto=True, method="peak")
+            curve.setClipToView(True)
+            cache(curve.curve)
+            self.curves[name] = curve
         self._strip("mouth", plan.mouth, MOUTH_COLORS, step, 0.0, 1.0)
         expr_colors = [EXPR_COLORS.get(lbl, (150, 150, 150)) for lbl in plan.labels]
         self._strip("expression", plan.expression, expr_colors, step, 0.0, 0.45)
@@ -162,11 +184,6 @@ class TimelineView(pg.GraphicsLayoutWidget):
             img[0, fb] = (255, 60, 60, 255)
             self._image("view", img, step, 0.85, 0.15)
         self._expression_events(model, dur)
-        for key in ("mouth", "view"):
-            self.plots[key].setYRange(0, 1, padding=0)
-        self.plots["expression"].setYRange(0, 1, padding=0)
-        self.plots["sync"].setYRange(0, 1, padding=0)
-
         # end markers: audio end everywhere, each timeline's end in its lanes, held frames shaded
         ends = model.end_markers()
         lanes = {"pose": ("angles", "offsets"), "mouth": ("mouth",), "expression": ("expression",)}
@@ -180,10 +197,19 @@ class TimelineView(pg.GraphicsLayoutWidget):
                     start = (n - info["held_frames"]) * step
                     region = pg.LinearRegionItem((start, dur), movable=False, brush=pg.mkBrush(255, 255, 255, 28),
                                                  pen=pg.mkPen(None))
-                    self._add(key, region)
-        self.set_sync(None)
-        self.plots["wave"].setXRange(0, max(dur, step), padding=0.01)
-        self._refresh_wave()
+                    self._add_data(key, region)
+        for lane in self.lanes.values():
+            lane.refresh()
+        self._refresh_labels()
+
+    def set_snap(self, on: bool) -> None:
+        self.snap = on
+        for lane in self.lanes.values():
+            lane.snap = on
+
+    def _add_data(self, key: str, item) -> None:
+        self.plots[key].addItem(item)
+        self._data_items.append(item)
 
     def _add(self, key: str, item) -> None:
         self.plots[key].addItem(item)
@@ -195,7 +221,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
     def _image(self, key, img, step, y0, h) -> None:
         item = cache(pg.ImageItem(img))
         item.setRect(QRectF(0.0, y0, img.shape[1] * step, h))
-        self._add(key, item)
+        self._add_data(key, item)
 
     def _threshold(self, key, value, color, label) -> None:
         line = pg.InfiniteLine(value, angle=0, movable=False,
@@ -206,7 +232,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
     def _vline(self, key, x, color, label) -> None:
         line = pg.InfiniteLine(x, angle=90, movable=False, pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine),
                                label=label, labelOpts={"position": 0.85, "color": color})
-        self._add(key, line)
+        self._add_data(key, line)
 
     def _expression_events(self, model, dur) -> None:
         expr = model.project.session.expression
@@ -222,7 +248,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
             height=[0.35 if e[2] == "blink" else 0.45 for e in events],
             brushes=[pg.mkBrush(*EXPR_COLORS.get(e[2] or "normal", (150, 150, 150)), 230) for e in events],
             pen=pg.mkPen((20, 20, 20)))
-        self._add("expression", bars)
+        self._add_data("expression", bars)
 
     # ------------------------------------------------------------------ sync
     def set_sync(self, report) -> None:
@@ -265,8 +291,8 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.scrubbed.emit(line.value())
 
     def _on_click(self, event) -> None:
-        if event.button() != Qt.MouseButton.LeftButton or event.double():
-            return
+        if event.button() != Qt.MouseButton.LeftButton or event.double() or event.isAccepted():
+            return  # an editable lane took the click
         for p in self.plots.values():
             vb = p.getViewBox()
             if vb.sceneBoundingRect().contains(event.scenePos()):

@@ -1,0 +1,227 @@
+"""An editable event lane (mouth or expression): select, move, resize, insert, rubber-band.
+
+Gestures become commands on the StudioModel's TimelineEditor; a drag is one undo step. While a
+drag goes on, moves are applied at most every THROTTLE_MS (the preview and lanes follow live);
+the sync score is redone when the drag ends.
+"""
+from __future__ import annotations
+
+import bisect
+import time
+
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPen
+
+from studio.editing import EditError
+
+EDGE_PX = 5          # how close to an event's edge a press resizes instead of moving
+THROTTLE_MS = 60     # live drag updates at most this often
+MAX_DRAWN = 3000     # beyond this many visible events, outlines are skipped (strip shows them)
+
+
+class EventLaneItem(pg.GraphicsObject):
+    edit_failed = Signal(str)
+    selection_changed = Signal()
+    drag_finished = Signal()
+
+    def __init__(self, kind: str, model, y0: float = 0.0, height: float = 1.0):
+        super().__init__()
+        self.kind, self.model = kind, model
+        self.y0, self.height = y0, height
+        self.selected: set[int] = set()
+        self.snap = True
+        self._drag = None
+        self._band = None
+        self.setZValue(20)
+        self.setAcceptHoverEvents(True)
+
+    # ------------------------------------------------------------ geometry
+    @property
+    def editor(self):
+        return self.model.editor
+
+    def events(self) -> list:
+        return self.editor.events(self.kind) if self.editor and self.kind in self.editor.docs else []
+
+    def span(self, i: int) -> tuple[float, float]:
+        """(start, end) in seconds of event i as it is shown."""
+        return self.events()[i]["t_ms"] / 1000.0, self.editor.event_end(self.kind, i) / 1000.0
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
+        return QRectF(0.0, self.y0, max(self.model.duration_s, 0.001) * 1.05, self.height)
+
+    def refresh(self) -> None:
+        self.selected = {i for i in self.selected if i < len(self.events())}
+        self.prepareGeometryChange()
+        self.update()
+
+    def event_at(self, t: float) -> int | None:
+        """The event drawn at time t (the latest-starting one that covers it)."""
+        ev = self.events()
+        starts = [e["t_ms"] / 1000.0 for e in ev]
+        k = bisect.bisect_right(starts, t) - 1
+        for i in range(k, max(-1, k - 8), -1):
+            a, b = self.span(i)
+            if a <= t < b:
+                return i
+        return None
+
+    def _px_seconds(self) -> float:
+        vb = self.getViewBox()
+        return vb.viewPixelSize()[0] if vb is not None else 0.01
+
+    # --------------------------------------------------------------- paint
+    def paint(self, p, *args):
+        ev = self.events()
+        if not ev:
+            return
+        vb = self.getViewBox()
+        (a, b), _ = vb.viewRange() if vb is not None else ((0, self.model.duration_s), None)
+        starts = [e["t_ms"] / 1000.0 for e in ev]
+        i0 = max(0, bisect.bisect_right(starts, a) - 2)
+        i1 = min(len(ev), bisect.bisect_right(starts, b) + 1)
+        pen_sel = QPen(QColor(255, 230, 90), 0)
+        pen_sel.setCosmetic(True)
+        pen_sel.setWidth(2)
+        pen = QPen(QColor(20, 20, 24, 200), 0)
+        pen.setCosmetic(True)
+        p.setBrush(QBrush(Qt.BrushStyle.NoBrush))
+        px = self._px_seconds()
+        if i1 - i0 <= MAX_DRAWN and (b - a) / max(i1 - i0, 1) > 6 * px:  # outlines only when readable
+            p.setPen(pen)
+            for i in range(i0, i1):
+                if i not in self.selected:
+                    s, e = self.span(i)
+                    p.drawRect(QRectF(s, self.y0, e - s, self.height))
+        p.setPen(pen_sel)
+        p.setBrush(QBrush(QColor(255, 230, 90, 60)))
+        for i in self.selected:
+            if i0 <= i < i1:
+                s, e = self.span(i)
+                p.drawRect(QRectF(s, self.y0, e - s, self.height))
+        if self._band is not None:
+            s, e = sorted(self._band)
+            p.setPen(pen_sel)
+            p.setBrush(QBrush(QColor(255, 230, 90, 40)))
+            p.drawRect(QRectF(s, self.y0, e - s, self.height))
+
+    # --------------------------------------------------------------- mouse
+    def hoverEvent(self, ev):  # noqa: N802 (pyqtgraph API)
+        if ev.isExit():
+            self.setCursor(Qt.CursorShape.ArrowCursor)
+            return
+        mode = self._hit(ev.pos().x())[0]
+        self.setCursor({"start": Qt.CursorShape.SizeHorCursor, "end": Qt.CursorShape.SizeHorCursor,
+                        "body": Qt.CursorShape.OpenHandCursor}.get(mode, Qt.CursorShape.ArrowCursor))
+
+    def _hit(self, t: float):
+        i = self.event_at(t)
+        tol = EDGE_PX * self._px_seconds()
+        if i is not None:
+            s, e = self.span(i)
+            if t - s <= tol and e - s > 3 * tol:
+                return "start", i
+            if e - t <= tol and e - s > 3 * tol:
+                return "end", i
+            return "body", i
+        return "empty", None
+
+    def mouseClickEvent(self, ev):  # noqa: N802 (pyqtgraph API)
+        if ev.button() == Qt.MouseButton.RightButton:
+            return  # the window's context menu handles it
+        if ev.button() != Qt.MouseButton.LeftButton:
+            return
+        ev.accept()
+        t = ev.pos().x()
+        if ev.double():
+            self.insert_at(t)
+            return
+        i = self.event_at(t)
+        shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if i is None:
+            if not shift:
+                self.selected.clear()
+        elif shift:
+            self.selected ^= {i}
+        else:
+            self.selected = {i}
+        self.update()
+        self.selection_changed.emit()
+
+    def mouseDragEvent(self, ev):  # noqa: N802 (pyqtgraph API)
+        if ev.button() != Qt.MouseButton.LeftButton:
+            ev.ignore()
+            return
+        ev.accept()
+        t = ev.pos().x()
+        if ev.isStart():
+            mode, i = self._hit(ev.buttonDownPos().x())
+            if mode == "empty":
+                self._drag = {"mode": "band", "from": ev.buttonDownPos().x()}
+            else:
+                if mode == "body" and i not in self.selected:
+                    self.selected = {i}
+                sel = sorted(self.selected) if mode == "body" else [i]
+                self._drag = {"mode": mode, "sel": sel, "from": ev.buttonDownPos().x(), "applied": 0.0,
+                              "last": 0.0, "index": i}
+                self.editor.begin(f"drag {self.kind}")
+        d = self._drag
+        if d is None:
+            return
+        if d["mode"] == "band":
+            self._band = (d["from"], t)
+            self.update()
+        elif time.monotonic() - d["last"] >= THROTTLE_MS / 1000.0 or ev.isFinish():
+            self._apply_drag(t)
+            d["last"] = time.monotonic()
+        if ev.isFinish():
+            if d["mode"] == "band":
+                a, b = sorted(self._band)
+                picked = {i for i in range(len(self.events())) if self.span(i)[0] < b and self.span(i)[1] > a}
+                self.selected = picked if not (ev.modifiers() & Qt.KeyboardModifier.ShiftModifier) \
+                    else self.selected | picked
+                self._band = None
+                self.selection_changed.emit()
+            else:
+                self.editor.end()
+                self.drag_finished.emit()
+            self._drag = None
+            self.update()
+
+    def _apply_drag(self, t: float) -> None:
+        d = self._drag
+        dt_ms = (t - d["from"]) * 1000.0 - d["applied"]
+        try:
+            if d["mode"] == "body":
+                before = self.events()[d["sel"][0]]["t_ms"]
+                d["sel"] = self.editor.move(self.kind, d["sel"], dt_ms, snap=self.snap)
+                d["applied"] += self.events()[d["sel"][0]]["t_ms"] - before
+                self.selected = set(d["sel"])
+            elif d["mode"] == "start":
+                self.editor.resize(self.kind, d["index"], start_ms=t * 1000.0, snap=self.snap)
+            elif d["mode"] == "end":
+                self.editor.resize(self.kind, d["index"], end_ms=t * 1000.0, snap=self.snap)
+        except EditError as err:
+            self.edit_failed.emit(str(err))
+
+    # -------------------------------------------------------------- verbs
+    def insert_at(self, t: float) -> None:
+        """Double-click: a new event at the clicked frame, one step long where lengths are explicit."""
+        step = self.editor.step_ms
+        t_ms = round(t * 1000.0 / step) * step if self.snap else round(t * 1000.0)
+        ev = self.events()
+        if self.kind == "mouth":
+            template = ev[0] if ev else {"mouth_id": 0}
+            new = {"t_ms": t_ms, **({"mouth": "a"} if "mouth" in template and "mouth_id" not in template
+                                    else {"mouth_id": 1})}
+            if any("dur_ms" in e for e in ev):
+                new["dur_ms"] = step
+        else:
+            new = {"t_ms": t_ms, "dur_ms": 120, "expression": "blink"}
+        try:
+            i = self.editor.insert(self.kind, new)
+            self.selected = {i}
+            self.selection_changed.emit()
+        except EditError as err:
+            self.edit_failed.emit(str(err))
