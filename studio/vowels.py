@@ -22,35 +22,46 @@ ORDER = 10
 MARGIN = 0.25  # nearest centroid must beat the second by this much (normalised units)
 
 
-def _lpc(frame: np.ndarray, order: int) -> np.ndarray | None:
-    r = np.correlate(frame, frame, "full")[len(frame) - 1: len(frame) + order]
-    if r[0] <= 1e-9:
-        return None
-    a = np.zeros(order + 1)
-    a[0] = 1.0
-    err = r[0]
-    for i in range(1, order + 1):  # Levinson-Durbin
-        k = -(r[i] + np.dot(a[1:i], r[i - 1:0:-1])) / err
-        a[1:i] = a[1:i] + k * a[i - 1:0:-1]
-        a[i] = k
-        err *= 1.0 - k * k
-        if err <= 0:
-            return None
-    return a
+def lpc_batch(frames: np.ndarray, order: int = ORDER) -> tuple[np.ndarray, np.ndarray]:
+    """LPC coefficients of every row (autocorrelation + Levinson-Durbin, vectorised over rows).
+    Returns (a (K, order+1), ok (K,) where the recursion stayed stable)."""
+    k_rows, n = frames.shape
+    r = np.stack([(frames[:, : n - lag] * frames[:, lag:]).sum(axis=1) for lag in range(order + 1)], axis=1)
+    a = np.zeros((k_rows, order + 1))
+    a[:, 0] = 1.0
+    err = r[:, 0].copy()
+    ok = err > 1e-9
+    err[~ok] = 1.0
+    for i in range(1, order + 1):
+        k = -(r[:, i] + (a[:, 1:i] * r[:, i - 1:0:-1]).sum(axis=1)) / err
+        a[:, 1:i] = a[:, 1:i] + k[:, None] * a[:, i - 1:0:-1]
+        a[:, i] = k
+        err = err * (1.0 - k * k)
+        ok &= err > 0
+        err[err <= 0] = 1.0
+    return a, ok
+
+
+def formants_batch(frames: np.ndarray, rate: int = LPC_RATE) -> np.ndarray:
+    """(K, 2) F1/F2 in Hz per windowed frame; NaN where no two formants are found."""
+    x = np.concatenate([frames[:, :1], frames[:, 1:] - 0.63 * frames[:, :-1]], axis=1) * np.hamming(frames.shape[1])
+    a, ok = lpc_batch(x)
+    companion = np.zeros((len(a), ORDER, ORDER))
+    companion[:, 0, :] = -a[:, 1:]
+    companion[:, np.arange(1, ORDER), np.arange(ORDER - 1)] = 1.0
+    roots = np.linalg.eigvals(companion)
+    freqs = np.angle(roots) * rate / (2 * np.pi)
+    bws = -np.log(np.maximum(np.abs(roots), 1e-12)) * rate / np.pi
+    good = (np.imag(roots) > 0) & (freqs > 200) & (freqs < 4000) & (bws < 400)
+    f = np.sort(np.where(good, freqs, np.inf), axis=1)[:, :2]
+    f[~ok | ~np.isfinite(f).all(axis=1)] = np.nan
+    return f
 
 
 def formants(frame: np.ndarray, rate: int = LPC_RATE) -> tuple[float, float] | None:
-    """(F1, F2) in Hz of one windowed frame, or None."""
-    x = np.append(frame[0], frame[1:] - 0.63 * frame[:-1]) * np.hamming(len(frame))
-    a = _lpc(x, ORDER)
-    if a is None:
-        return None
-    roots = np.roots(a)
-    roots = roots[np.imag(roots) > 0]
-    freqs = np.angle(roots) * rate / (2 * np.pi)
-    bws = -np.log(np.abs(roots)) * rate / np.pi
-    f = np.sort(freqs[(freqs > 200) & (freqs < 4000) & (bws < 400)])
-    return (float(f[0]), float(f[1])) if len(f) >= 2 else None
+    """(F1, F2) in Hz of one frame, or None."""
+    f = formants_batch(frame[None, :], rate)[0]
+    return None if np.isnan(f).any() else (float(f[0]), float(f[1]))
 
 
 def classify(f1f2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -72,33 +83,31 @@ def vowel_agreement(audio: np.ndarray, sr: int, mouth: np.ndarray, step_ms: floa
     t = np.arange(int(len(audio) * LPC_RATE / sr)) / LPC_RATE
     x = np.interp(t, np.arange(len(audio)) / sr, audio)
     win = int(0.025 * LPC_RATE)
-    frames, f1f2 = [], []
-    for i in np.flatnonzero(speech_frames[:n] & (mouth != 0)):
-        c = int((i + 0.5) * step_ms / 1000 * LPC_RATE)
-        seg = x[max(0, c - win // 2): c + win // 2]
-        if len(seg) < win:
-            continue
-        f = formants(seg)
-        if f is not None:
-            frames.append(i)
-            f1f2.append(f)
+    cand = np.flatnonzero(speech_frames[:n] & (mouth != 0))
+    centres = ((cand + 0.5) * step_ms / 1000 * LPC_RATE).astype(np.int64)
+    keep = (centres - win // 2 >= 0) & (centres + win // 2 <= len(x))
+    cand, centres = cand[keep], centres[keep]
+    if len(cand) < 10:
+        return {"frames_compared": 0, "agreement": 0.0, "disagreeing_spans": [], "method": "LPC formants"}
+    segs = x[centres[:, None] - win // 2 + np.arange(win)[None, :]]
+    f1f2 = formants_batch(segs)
+    found = ~np.isnan(f1f2).any(axis=1)
+    frames, f1f2 = cand[found], f1f2[found]
     if len(frames) < 10:
         return {"frames_compared": 0, "agreement": 0.0, "disagreeing_spans": [], "method": "LPC formants"}
-    heard, _ = classify(np.array(f1f2))
-    frames = np.array(frames)
+    heard, _ = classify(f1f2)
     keep = heard >= 0
     frames, heard = frames[keep], heard[keep] + 1
     drawn = mouth[frames]
     agree = drawn == heard
     spans = []
-    for i, ok in zip(frames, agree):  # merge consecutive disagreeing frames into spans
+    for i, d, h, ok in zip(frames, drawn, heard, agree):  # merge consecutive disagreeing frames into spans
         if ok:
             continue
         t0 = round(float(i * step_ms), 1)
-        if spans and spans[-1][1] == t0 and spans[-1][2] == VOWELS[drawn[frames.tolist().index(i)] - 1]:
+        if spans and spans[-1][1] == t0 and spans[-1][2] == VOWELS[int(d) - 1] and spans[-1][3] == VOWELS[int(h) - 1]:
             spans[-1][1] = round(t0 + step_ms, 1)
         else:
-            spans.append([t0, round(t0 + step_ms, 1), VOWELS[int(mouth[i]) - 1],
-                          VOWELS[int(heard[frames.tolist().index(i)]) - 1]])
+            spans.append([t0, round(t0 + step_ms, 1), VOWELS[int(d) - 1], VOWELS[int(h) - 1]])
     return {"frames_compared": int(len(frames)), "agreement": round(float(agree.mean()) if len(agree) else 0.0, 4),
             "disagreeing_spans": spans, "method": "LPC formants, Lobanov-normalised, Japanese five-vowel centroids"}
