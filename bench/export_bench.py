@@ -99,11 +99,22 @@ def run_baseline(session: str, out: str, _workers) -> dict:
     return {"frames": len(project.plan), "seconds": time.perf_counter() - t0}
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss it does not carry over across exec).
+    Worker processes have their own; each is bounded by its sprite cache budget (256 MB)."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(kind: str, session: str, out: str, workers: int | None) -> None:
     fn = {"ours": run_ours, "baseline": run_baseline, "incremental": run_incremental}[kind]
     res = fn(session, out, workers)
-    res["peak_rss_mb"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                             resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024  # main or a worker
+    res["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(res))
 
 

@@ -67,8 +67,11 @@ class Command:
 class TimelineEditor:
     """Holds the three timeline documents and the undo stack; emits `changed(kinds)` on every edit."""
 
-    def __init__(self, docs: dict, step_ms: float, emo_map: dict | None = None, audio_ms: float | None = None):
-        self.docs = {k: copy.deepcopy(v) for k, v in docs.items() if v is not None}
+    def __init__(self, docs: dict, step_ms: float, emo_map: dict | None = None, audio_ms: float | None = None,
+                 tracks: dict | None = None):
+        """`docs` are shared, never changed in place (edits build new lists and dicts); `tracks` may
+        pass the already parsed timelines so a long session is not parsed twice."""
+        self.docs = {k: v for k, v in docs.items() if v is not None}
         self.step_ms = step_ms
         self.audio_ms = audio_ms
         self.emo_map = emo_map or {}
@@ -77,7 +80,7 @@ class TimelineEditor:
         self._macro: Command | None = None
         self.saved_marker: Command | None = None   # the command the saved file corresponds to
         self.changed = Event("changed")            # emitted with the set of kinds that changed
-        self.tracks = {k: self._parse(k, d) for k, d in self.docs.items()}
+        self.tracks = {k: (tracks or {}).get(k) or self._parse(k, d) for k, d in self.docs.items()}
 
     # ------------------------------------------------------------- state
     @property

@@ -9,6 +9,11 @@ from pathlib import Path
 import jsonschema
 from referencing import Registry, Resource
 
+try:  # Rust validator: fast yes/no on big timelines; the Python one explains what is wrong
+    import jsonschema_rs
+except ImportError:  # pragma: no cover - the pinned set installs it
+    jsonschema_rs = None
+
 from studio.errors import ContractError, format_index_path
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
@@ -48,6 +53,15 @@ def _validator(name: str):
     return cls(schema, registry=_registry())
 
 
+@lru_cache(maxsize=None)
+def _fast_validator(name: str):
+    if jsonschema_rs is None:
+        return None
+    docs = [json.loads(f.read_text(encoding="utf-8")) for f in sorted(SCHEMAS.glob("*.schema.json"))]
+    registry = jsonschema_rs.Registry([(d["$id"], d) for d in docs])
+    return jsonschema_rs.validator_for(_validator(name).schema, registry=registry)
+
+
 def schema(name: str) -> dict:
     return _validator(name).schema
 
@@ -59,6 +73,9 @@ def _describe(value) -> str:
 
 def validate(doc, name: str, path: Path, what: str) -> None:
     """Validate `doc` against resources/schemas/<name>.schema.json; the first error becomes a sentence."""
+    fast = _fast_validator(name)
+    if fast is not None and fast.is_valid(doc):
+        return
     err = jsonschema.exceptions.best_match(_validator(name).iter_errors(doc))
     if err is None:
         return

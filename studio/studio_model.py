@@ -52,8 +52,9 @@ class StudioModel:
         self.frame = 0
         self.sync = None
         s = project.session
-        docs = {k: getattr(s, k).doc for k in KINDS if getattr(s, k) is not None}
-        self.editor = TimelineEditor(docs, s.step_ms, s.emo_map, s.audio_ms)
+        present = [k for k in KINDS if getattr(s, k) is not None]
+        self.editor = TimelineEditor({k: getattr(s, k).doc for k in present}, s.step_ms, s.emo_map, s.audio_ms,
+                                     tracks={k: getattr(s, k) for k in present})
         self.editor.changed.connect(self._on_edit)
         self.project_changed.emit(project)
         self.frame_changed.emit(0)
