@@ -54,7 +54,26 @@ def main() -> None:
         dlg.start()
     steps.append((5600, export))
     steps.append((9000, grab("studio_export.png")))
-    steps.append((9200, lambda: (w.close(), app.quit())))
+
+    def edit():
+        for d in w.findChildren(type(w.export_dialog())):  # close the export dialog
+            d.close()
+        w.timeline.show_range(1.0, 2.4)
+        lane = w.timeline.lanes["expression"]
+        ed = w.model.editor
+        blink = [i for i, e in enumerate(ed.events("expression")) if e["expression"] == "blink"][0]
+        lane.selected = set(ed.move("expression", [blink], 160))   # as a drag would
+        mouth = w.timeline.lanes["mouth"]
+        mouth.selected = {i for i, e in enumerate(ed.events("mouth")) if 1600 <= e["t_ms"] < 1760}
+        w.go_to_frame(42)
+    steps.append((9300, edit))
+    steps.append((10300, grab("studio_editing.png")))
+
+    def finish():
+        w.model.editor.mark_saved()  # the demo is not changed on disk
+        w.close()
+        app.quit()
+    steps.append((10500, finish))
     for ms, fn in steps:
         QTimer.singleShot(ms, fn)
     app.exec()
