@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -27,22 +26,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("LIPSYNC_NO_AUDIO", "1")
 os.environ.setdefault("LIPSYNC_NO_DIALOGS", "1")
 
-from export_bench import make_long_session  # noqa: E402
+from export_bench import make_long_session, peak_rss_mb as rss_mb  # noqa: E402
 
 
 def pct(a, q):
     return float(np.percentile(np.asarray(a), q))
-
-
-def rss_mb() -> float:
-    """Peak resident memory of this process (VmHWM: unlike ru_maxrss it does not carry over across exec)."""
-    try:
-        for line in open("/proc/self/status"):
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def open_in_child(path: Path) -> dict:

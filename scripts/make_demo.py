@@ -11,7 +11,6 @@ import math
 import sys
 from pathlib import Path
 
-import numpy as np
 import soundfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

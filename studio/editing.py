@@ -290,12 +290,8 @@ class TimelineEditor:
         self._set_field("mouth", indices, "set mouth", lambda e: _with_mouth(e, mouth_id))
 
     def set_expression(self, indices: list[int], label: str) -> None:
-        def change(e):
-            e = dict(e)
-            e["expression"] = label
-            e.pop("emo_id", None) if "expression" not in self.events("expression")[0] else None
-            return e
-        self._set_field("expression", indices, "set expression", change)
+        # an `expression` key wins over a legacy emo_id (which is kept, as every unknown key is)
+        self._set_field("expression", indices, "set expression", lambda e: dict(e, expression=label))
 
     def set_pose(self, index: int, values: dict) -> None:
         """Edit a pose key's values; a frame using legacy `yaw` keeps writing `yaw`."""

@@ -1,5 +1,4 @@
 """The studio window (pytest-qt, offscreen, silent audio clock): open, scrub, play, rate, export, errors."""
-import json
 import os
 import time
 
@@ -10,7 +9,7 @@ from helpers import ROOT, make_atlas, make_session, write_json
 os.environ["LIPSYNC_NO_AUDIO"] = "1"      # the silent clock: no sound card on CI
 os.environ["LIPSYNC_NO_DIALOGS"] = "1"    # errors go to the status bar and last_error
 
-from PySide6.QtCore import QPointF, QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
 
 from widgets.main_window import MainWindow  # noqa: E402
 

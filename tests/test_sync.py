@@ -2,7 +2,6 @@
 import json
 import shutil
 import sys
-from pathlib import Path
 
 import pytest
 from helpers import ROOT, make_session, run_cli, write_json

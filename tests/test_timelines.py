@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 import pytest
-from helpers import make_session, write_json
+from helpers import make_session
 
 from studio.errors import ContractError
 from studio.plan import open_project
