@@ -96,10 +96,10 @@ class Project:
         return [*self.session.warnings, *self.atlas.warnings, *self.plan.warnings]
 
     def render_frame(self, i: int, out=None) -> np.ndarray:
-        if not 0 <= i < len(self.plan):
-            raise IndexError(f"frame {i} is outside 0..{len(self.plan) - 1}")
-        rel = self.plan.resolved[self.plan.sprite[i]].sprite
-        return render_row(self.atlas, self.session.render, rel, self.plan.pose[i], out)
+        plan = self.plan  # one snapshot: an edit may replace the plan while a worker renders
+        if not 0 <= i < len(plan):
+            raise IndexError(f"frame {i} is outside 0..{len(plan) - 1}")
+        return render_row(self.atlas, self.session.render, plan.resolved[plan.sprite[i]].sprite, plan.pose[i], out)
 
     def warm_sprites(self, cancel=None) -> int:
         """Decode the sprites the plan uses, in order of first use, so scrubbing finds them cached."""

@@ -56,6 +56,7 @@ class MainWindow(QMainWindow):
         self.render_ms: list[float] = []
         self.recovery = Recovery()
         self._score_job: Job | None = None
+        self._score_gen = 0
         self._warm_job: Job | None = None
 
         self.preview = PreviewWidget()
@@ -106,7 +107,7 @@ class MainWindow(QMainWindow):
 
         self._rescore_timer = QTimer(self)
         self._rescore_timer.setSingleShot(True)
-        self._rescore_timer.setInterval(700)
+        self._rescore_timer.setInterval(300)  # re-score once edits pause (a drag applies every 60 ms)
         self._rescore_timer.timeout.connect(self.start_scoring)
         self._autosave_timer = QTimer(self)
         self._autosave_timer.setInterval(AUTOSAVE_MS)
@@ -574,8 +575,11 @@ class MainWindow(QMainWindow):
             return
         from studio.sync import score_project
         self.qa.set_scoring()
+        self._score_gen += 1
+        gen = self._score_gen
         job = Job(score_project, self.model.project, parent=self)
-        job.finished.connect(self.model.set_sync)
+        # several scorings may overlap while edits come in: only the newest one's result counts
+        job.finished.connect(lambda report: gen == self._score_gen and self.model.set_sync(report))
         job.failed.connect(lambda msg: self.statusBar().showMessage(f"sync scoring failed: {msg}", 10000))
         self._score_job = job.start()
 
