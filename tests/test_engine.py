@@ -211,7 +211,7 @@ def test_s10_silent_clock_runs_in_real_time():
     time.sleep(0.3)
     rate = (eng.position_seconds() - p0) / (time.monotonic() - t0)
     eng.close()
-    assert 0.8 < rate < 1.2
+    assert 0.7 < rate < 1.3  # a loaded 2-core machine may delay the clock thread a little
 
 
 def test_s10_callback_allocates_nothing_that_grows():
