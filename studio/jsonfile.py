@@ -62,10 +62,6 @@ def _fast_validator(name: str):
     return jsonschema_rs.validator_for(_validator(name).schema, registry=registry)
 
 
-def schema(name: str) -> dict:
-    return _validator(name).schema
-
-
 def _describe(value) -> str:
     text = json.dumps(value, ensure_ascii=False) if not isinstance(value, float) or math.isfinite(value) else str(value)
     return text if len(text) <= 40 else text[:37] + "..."

@@ -10,14 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from render.views import VIEWS
 from studio.editing import KINDS, TimelineEditor, events_of
 from studio.events import Event
 from studio.plan import Project, open_project
 from studio.saving import save_session_as, save_timelines
 from studio.report import timeline_summary
 from studio.session import Overrides
-from studio.timelines import MOUTHS
 from studio.waveform import WaveformPyramid
 
 RECENT_MAX = 10
@@ -144,11 +142,6 @@ class StudioModel:
         return row
 
     # ----------------------------------------------------------------- lanes
-    def lane_arrays(self) -> dict:
-        plan = self.project.plan
-        return {"mouth": plan.mouth, "expression": plan.expression, "view": plan.view,
-                "labels": plan.labels, "views": VIEWS, "mouths": MOUTHS, "fallback": plan.fallback_mask()}
-
     def end_markers(self) -> dict:
         """audio_ms and each timeline's end (ms), for the markers and held-frame shading."""
         s = self.project.session

@@ -61,15 +61,6 @@ def _index_key(shape: str) -> str:
     return "" if shape == "array" else shape
 
 
-@dataclass
-class Span:
-    """One timeline event as the lanes and the scorer see it: [start, end) in ms, and a label."""
-    t_ms: float
-    end_ms: float
-    label: str
-    index: int  # position in the file's event list
-
-
 # --------------------------------------------------------------------------------- pose
 @dataclass
 class PoseTrack:
@@ -150,10 +141,6 @@ class MouthTrack:
             return None
         d = self.durs[-1]
         return float(self.starts[-1] + (0.0 if math.isnan(d) else d))
-
-    def spans(self, step_ms: float) -> list[Span]:
-        return [Span(float(s), float(e), MOUTHS[m], i)
-                for i, (s, e, m) in enumerate(zip(self.starts, self.ends(step_ms), self.ids))]
 
     def sample(self, n_frames: int, step_ms: float) -> np.ndarray:
         """Mouth id per frame; gaps and everything after the last event are closed (0).

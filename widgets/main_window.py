@@ -53,7 +53,6 @@ class MainWindow(QMainWindow):
         self.model = StudioModel()
         self.recent = RecentFiles(self.settings.value("recent", [], list) or [])
         self.last_error: str | None = None
-        self.render_ms: list[float] = []
         self.recovery = Recovery()
         self._score_job: Job | None = None
         self._score_gen = 0
@@ -313,7 +312,6 @@ class MainWindow(QMainWindow):
             return  # an older scrub position: the newer one is on its way
         self.preview.set_image(image, frame)
         self.preview.shown_generation += 1
-        self.render_ms.append(ms)
         self.playback.presented(frame)
 
     def _update_readout(self, frame: int) -> None:
