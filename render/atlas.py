@@ -109,15 +109,6 @@ class Sprite:
         self._premult = None
 
     @property
-    def bgra(self) -> np.ndarray:
-        if self.full is not None:
-            return self.full
-        out = np.zeros((self.h, self.w, 4), np.uint8)
-        x0, y0 = self.offset
-        out[y0:y0 + self.crop.shape[0], x0:x0 + self.crop.shape[1]] = self.crop
-        return out
-
-    @property
     def nbytes(self) -> int:
         extra = self.full.nbytes if self.full is not None else 0
         return self.crop.nbytes + extra + (self._premult.nbytes if self._premult is not None else 0)
@@ -174,10 +165,6 @@ class SpriteCache:
         while total > self.budget and len(self._items) > 1:
             _, old = self._items.popitem(last=False)
             total -= old.nbytes
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
 
 
 SPRITES = SpriteCache()

@@ -229,7 +229,7 @@ class TimelineEditor:
         old_end = self.event_end(kind, index)
         if start_ms is not None:
             s = self._snap(start_ms, snap)
-            if s >= old_end if end_ms is None else False:
+            if end_ms is None and s >= old_end:  # with a new end too, that end is checked below
                 raise EditError("an event must keep a positive length")
             if "dur_ms" in e:
                 e["dur_ms"] = _num(old_end - s)

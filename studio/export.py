@@ -88,9 +88,8 @@ def render_spec(project: Project) -> RenderSpec:
                       s.target_h_ratio, [r.sprite for r in plan.resolved], plan.sprite.copy(), plan.pose.copy())
 
 
-def frame_hashes(project: Project) -> list[str]:
+def frame_hashes(spec: RenderSpec) -> list[str]:
     """Per frame, a digest of everything its pixels depend on (sprite file, pose, canvas, renderer)."""
-    spec = render_spec(project)
     keys = []
     for rel in spec.sprites:
         st = (Path(spec.assets_dir) / rel).stat()
@@ -133,10 +132,9 @@ def _worker_task(frames: list[int], folder: str) -> int:
     return _render_frames(_worker_state["spec"], _worker_state["atlas"], frames, folder)
 
 
-def render_frames(project: Project, frames: list[int], folder: Path, workers: int,
+def render_frames(atlas, spec: RenderSpec, frames: list[int], folder: Path, workers: int,
                   progress: Callable[[int], None] | None = None, cancel: threading.Event | None = None) -> int:
-    """Render `frames` into `folder`; `progress(n)` reports frames finished so far."""
-    spec = render_spec(project)
+    """Render `frames` of `spec` into `folder`; `progress(n)` reports frames done so far."""
     # Order does not matter for files: group frames by sprite so each worker decodes a sprite once
     # and keeps hitting its cache (a 10-minute session cycles through hundreds of sprites).
     frames = sorted(frames, key=lambda i: (spec.sprite_of[i], i))
@@ -144,7 +142,7 @@ def render_frames(project: Project, frames: list[int], folder: Path, workers: in
     done = 0
     if workers <= 1 or len(frames) < MIN_FRAMES_FOR_PROCESSES:
         for chunk in chunks:
-            done += _render_frames(spec, project.atlas, chunk, str(folder), cancel)
+            done += _render_frames(spec, atlas, chunk, str(folder), cancel)
             if progress:
                 progress(done)
             if cancel is not None and cancel.is_set():
@@ -258,14 +256,15 @@ def export_fg(project: Project, options: ExportOptions, progress: Callable[[int,
     staging.mkdir()
     n = len(project.plan)
     try:
-        hashes = frame_hashes(project)
+        spec = render_spec(project)
+        hashes = frame_hashes(spec)
         todo = _reuse_unchanged(out, staging, hashes) if options.incremental else list(range(n))
         reused = n - len(todo)
         todo, duplicates = _split_duplicates(todo, hashes)  # identical inputs (held poses): render once
         report_progress = (lambda d: progress(reused + d, n)) if progress else None
         if report_progress:
             report_progress(0)
-        render_frames(project, todo, staging, options.workers, report_progress, cancel)
+        render_frames(project.atlas, spec, todo, staging, options.workers, report_progress, cancel)
         for dup, orig in duplicates:
             _link_or_copy(staging / FRAME_NAME.format(orig), staging / FRAME_NAME.format(dup))
         if report_progress and duplicates:

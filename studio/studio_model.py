@@ -14,6 +14,7 @@ from studio.editing import KINDS, TimelineEditor, events_of
 from studio.events import Event
 from studio.plan import Project, open_project
 from studio.saving import save_session_as, save_timelines
+from studio.sync import mono
 from studio.report import timeline_summary
 from studio.session import Overrides
 from studio.waveform import WaveformPyramid
@@ -44,7 +45,7 @@ class StudioModel:
         if project.session.audio_path is not None:
             import soundfile
             data, sr = soundfile.read(str(project.session.audio_path), dtype="float32", always_2d=True)
-            audio = data.mean(axis=1)
+            audio = mono(data.T)  # the same downmix the scorer uses
         self.project, self.audio, self.sample_rate = project, audio, sr
         self.waveform = WaveformPyramid(audio, sr) if audio is not None else None
         self.frame = 0

@@ -305,15 +305,16 @@ def mono(audio: np.ndarray) -> np.ndarray:
     return a.mean(axis=0) if a.ndim == 2 else a
 
 
-def score_project(project, policy: dict | None = None) -> SyncReport:
-    """Score a loaded project: its WAV against its planned mouth track."""
+def score_project(project, policy: dict | None = None, audio: tuple | None = None) -> SyncReport:
+    """Score a loaded project: its WAV against its planned mouth track. `audio` = (mono, sample_rate)
+    when the caller already holds the decoded WAV (the studio re-scores after every edit)."""
     import soundfile
 
     from studio.report import timeline_summary
     s = project.session
     policy = policy or load_policy(None, s)
-    audio, sr = None, 0
-    if s.audio_path is not None:
+    samples, sr = audio if audio is not None else (None, 0)
+    if samples is None and s.audio_path is not None:
         data, sr = soundfile.read(str(s.audio_path), dtype="float32", always_2d=True)
-        audio = mono(data.T)
-    return score(audio, sr, project.plan.mouth, s.step_ms, s.audio_ms, policy, timeline_summary(s))
+        samples = mono(data.T)
+    return score(samples, sr, project.plan.mouth, s.step_ms, s.audio_ms, policy, timeline_summary(s))

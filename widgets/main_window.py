@@ -575,7 +575,8 @@ class MainWindow(QMainWindow):
         self.qa.set_scoring()
         self._score_gen += 1
         gen = self._score_gen
-        job = Job(score_project, self.model.project, parent=self)
+        audio = (self.model.audio, self.model.sample_rate) if self.model.audio is not None else None
+        job = Job(score_project, self.model.project, None, audio, parent=self)
         # several scorings may overlap while edits come in: only the newest one's result counts
         job.finished.connect(lambda report: gen == self._score_gen and self.model.set_sync(report))
         job.failed.connect(lambda msg: self.statusBar().showMessage(f"sync scoring failed: {msg}", 10000))

@@ -53,6 +53,15 @@ def cache(item):
     return item
 
 
+def _remove_all(items: list) -> None:
+    """Take every item out of its view box and empty the list."""
+    for item in items:
+        vb = item.getViewBox()
+        if vb is not None:
+            vb.removeItem(item)
+    items.clear()
+
+
 def strip_image(values: np.ndarray, colors) -> np.ndarray:
     """(1, N, 4) RGBA strip, one pixel per frame."""
     lut = np.array([(*c, 255) for c in colors], np.uint8)
@@ -72,6 +81,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.playheads: list[pg.InfiniteLine] = []
         self._dynamic: list = []       # items rebuilt on every project load
         self._data_items: list = []    # items rebuilt on every edit
+        self._sync_items: list = []    # items rebuilt on every sync report
         self.lanes: dict = {}          # editable event lanes: kind -> EventLaneItem
         self.snap = True
         self._labels: list = []        # text labels rebuilt on zoom
@@ -122,11 +132,8 @@ class TimelineView(pg.GraphicsLayoutWidget):
     # ------------------------------------------------------------------ data
     def set_project(self, model) -> None:
         """Rebuild every lane from the studio model's open project."""
-        for item in self._dynamic + self._data_items:
-            if item.getViewBox():
-                item.getViewBox().removeItem(item)
-        self._dynamic.clear()
-        self._data_items.clear()
+        _remove_all(self._dynamic)
+        _remove_all(self._data_items)
         self._clear_labels()
         self.curves.clear()
         project = model.project
@@ -154,10 +161,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
 
     def update_data(self) -> None:
         """Redraw what depends on the timelines (after an edit): curves, strips, events, end markers."""
-        for item in self._data_items:
-            if item.getViewBox():
-                item.getViewBox().removeItem(item)
-        self._data_items.clear()
+        _remove_all(self._data_items)
         model = self._data["model"]
         plan = model.project.plan
         step, n, dur = self._data["step"], len(plan), model.duration_s
@@ -252,10 +256,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
 
     # ------------------------------------------------------------------ sync
     def set_sync(self, report) -> None:
-        for item in getattr(self, "_sync_items", []):
-            if item.getViewBox():
-                item.getViewBox().removeItem(item)
-        self._sync_items = []
+        _remove_all(self._sync_items)
         if report is None:
             return
         hop = report.policy.get("window_hop_ms", 1000) / 1000.0
@@ -330,10 +331,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.wave_curve.setData(x, y)
 
     def _clear_labels(self) -> None:
-        for item in self._labels:
-            if item.getViewBox():
-                item.getViewBox().removeItem(item)
-        self._labels = []
+        _remove_all(self._labels)
 
     def _refresh_labels(self) -> None:
         """Mouth labels on runs when few enough are visible to read."""
