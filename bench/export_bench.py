@@ -55,7 +55,7 @@ def make_long_session(folder: Path, minutes: float, step: int = 40) -> Path:
 
 
 def run_ours(session: str, out: str, workers: int | None) -> dict:
-    from studio.export import ExportOptions, export_fg
+    from studio.export.fg import ExportOptions, export_fg
     from studio.plan import open_project
     t0 = time.perf_counter()
     project = open_project(session)
@@ -69,7 +69,7 @@ def run_ours(session: str, out: str, workers: int | None) -> dict:
 
 def run_incremental(session: str, out: str, workers: int | None) -> dict:
     """Edit one mouth event after a full export, then re-export: only the touched frames render."""
-    from studio.export import ExportOptions, export_fg
+    from studio.export.fg import ExportOptions, export_fg
     from studio.plan import open_project
     opts = ExportOptions(out_dir=Path(out))
     if workers:

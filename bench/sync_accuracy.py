@@ -20,7 +20,7 @@ import soundfile
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from studio.sync import load_policy, score  # noqa: E402
+from studio.qa.sync import load_policy, score  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "sync"
 STEP = 40

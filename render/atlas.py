@@ -12,9 +12,9 @@ import cv2
 import numpy as np
 
 from render.views import rules_with_defaults
-from studio.errors import ContractError, display_path
-from studio.jsonfile import read_json, validate
-from studio.timelines import MOUTHS, mouth_from_label
+from contracts.errors import ContractError, display_path
+from contracts.jsonfile import read_json, validate
+from contracts.timelines import MOUTHS, mouth_from_label
 
 DEFAULT_LABELS = ["normal", "smile", "angry", "sad", "blink"]
 

@@ -9,7 +9,7 @@ import time
 import traceback
 from pathlib import Path
 
-from studio.errors import ContractError
+from contracts.errors import ContractError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_REJECTED = 0, 1, 2, 3
 DEMO_SESSION = Path(__file__).resolve().parent.parent / "assets_min" / "demo" / "session.json"
@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _overrides(args):
-    from studio.session import Overrides
+    from contracts.session import Overrides
     return Overrides(atlas=args.atlas, assets_dir=args.assets_dir, root=args.root, canvas=args.canvas)
 
 
@@ -82,7 +82,7 @@ def _progress_printer():
 
 
 def cmd_export(args) -> int:
-    from studio.export import ExportOptions, export_fg
+    from studio.export.fg import ExportOptions, export_fg
     from studio.plan import open_project
     project = open_project(args.session, _overrides(args))
     opts = ExportOptions(out_dir=args.out, allow_fallback=args.allow_fallback, mp4=args.mp4)
@@ -104,7 +104,7 @@ def cmd_export(args) -> int:
 def _sync_or_none(project):
     """The sync summary for the run report; absent only when the scorer has nothing to work on."""
     try:
-        from studio.sync import score_project
+        from studio.qa.sync import score_project
     except ImportError:
         return None
     return score_project(project).to_json()
@@ -146,7 +146,7 @@ def cmd_validate(args) -> int:
 
 def cmd_score(args) -> int:
     from studio.plan import open_project
-    from studio.sync import load_policy, score_project
+    from studio.qa.sync import load_policy, score_project
     project = open_project(args.session, _overrides(args))
     report = score_project(project, load_policy(args.policy, project.session))
     if args.json:

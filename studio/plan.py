@@ -13,8 +13,8 @@ import numpy as np
 from render.atlas import Atlas, Resolved, load_atlas
 from render.compositor import clamp_pose, compose
 from render.views import VIEWS, select_views
-from studio.session import Overrides, RenderSettings, Session, load_session
-from studio.timelines import MOUTHS, frame_times
+from contracts.session import Overrides, RenderSettings, Session, load_session
+from contracts.timelines import MOUTHS, frame_times
 
 
 @dataclass

@@ -8,7 +8,7 @@ import numpy as np
 
 from render.views import VIEWS
 from studio.plan import Project
-from studio.session import Session
+from contracts.session import Session
 
 FIRST_FALLBACK_FRAMES = 20
 

@@ -7,7 +7,7 @@ import pytest
 from helpers import make_atlas, make_session, sprite_color, write_json
 
 from render.atlas import load_atlas
-from studio.errors import ContractError
+from contracts.errors import ContractError
 from studio.plan import open_project
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "production_samples"

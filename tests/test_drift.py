@@ -1,5 +1,5 @@
 """Live drift monitor (issue 5): drift against the frame's interval, dropped frames, history."""
-from studio.drift import DriftMonitor
+from studio.qa.drift import DriftMonitor
 
 
 def test_drift_is_zero_inside_the_frame_and_signed_outside():

@@ -3,7 +3,7 @@ import copy
 
 import pytest
 
-from studio.editing import EditError, TimelineEditor
+from studio.edit.editor import EditError, TimelineEditor
 
 MOUTH = {"audio": "a.wav", "step_ms": 40, "custom": {"keep": True},
          "frames": [{"t_ms": 0, "mouth_id": 0}, {"t_ms": 40, "mouth_id": 1, "src": "x"},

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from helpers import make_atlas, make_session, run_cli
 
-from studio import export as export_mod
-from studio.export import ExportCancelled, ExportOptions, export_fg, fg_dir
-from studio.jsonfile import validate
+from studio.export import fg as export_mod
+from studio.export.fg import ExportCancelled, ExportOptions, export_fg, fg_dir
+from contracts.jsonfile import validate
 from studio.plan import open_project
 
 POSE = [{"t_ms": t, "yaw_deg": -15 + t / 40, "pitch_deg": 3, "roll_deg": t / 200, "tx": t / 50, "scale": 1.02}
@@ -186,7 +186,7 @@ def test_sprite_file_change_invalidates_its_frames(session, tmp_path):
 
 
 def test_worker_processes_give_the_same_frames_as_in_process(tmp_path):
-    from studio.export import MIN_FRAMES_FOR_PROCESSES
+    from studio.export.fg import MIN_FRAMES_FOR_PROCESSES
     atlas = make_atlas(tmp_path / "at")
     n = MIN_FRAMES_FOR_PROCESSES + 10
     pose = [{"t_ms": t, "yaw_deg": ((t // 40) % 50) - 25, "roll_deg": (t % 700) / 100, "tx": (t % 333) / 7,
@@ -203,7 +203,7 @@ def test_worker_processes_give_the_same_frames_as_in_process(tmp_path):
 
 @pytest.mark.parametrize("encoder", ["fpng", "opencv"])
 def test_encoders_write_4_channel_pngs_with_exact_values(encoder):
-    from studio.png import encode_png
+    from studio.export.png import encode_png
     rng = np.random.default_rng(3)
     img = rng.integers(0, 256, (37, 53, 4), dtype=np.uint8)
     back = cv2.imdecode(np.frombuffer(encode_png(img, encoder), np.uint8), cv2.IMREAD_UNCHANGED)

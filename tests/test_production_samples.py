@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from helpers import run_cli, write_wav
 
-from studio.errors import ContractError
+from contracts.errors import ContractError
 from studio.plan import open_project
-from studio.session import Overrides, load_session
+from contracts.session import Overrides, load_session
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "production_samples"
 pytestmark = pytest.mark.skipif(not SAMPLES.exists(), reason="shared/ is not beside the checkout")

@@ -8,10 +8,10 @@ import time
 
 from helpers import ROOT, make_session
 
-from studio.editing import TimelineEditor
+from studio.edit.editor import TimelineEditor
 from studio.plan import open_project
-from studio.recovery import Recovery
-from studio.saving import dump_like, save_session_as, save_timelines
+from studio.io.recovery import Recovery
+from studio.io.saving import dump_like, save_session_as, save_timelines
 
 LEGACY_MOUTH = [{"t_ms": 0, "mouth": "A", "note": "x"}, {"t_ms": 40, "mouth": "close"}]
 WRAPPED_POSE = {"meta": {"step_ms": 40, "scale_mode": "relative", "note": "n"},
@@ -66,7 +66,7 @@ def test_killed_save_leaves_the_original_intact(tmp_path):
     original = json.dumps({"frames": [{"t_ms": 0, "mouth_id": 1}]})
     target.write_text(original)
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
-            "from studio.atomic import write_atomic\n"
+            "from studio.io.atomic import write_atomic\n"
             "import os\n"
             "data = 'x' * (300 << 20)\n"
             f"print('go', flush=True)\n"

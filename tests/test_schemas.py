@@ -5,7 +5,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from studio.jsonfile import SCHEMAS, _fast_validator, _validator
+from contracts.jsonfile import SCHEMAS, _fast_validator, _validator
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "production_samples"
 NAMES = sorted(p.name.split(".")[0] for p in SCHEMAS.glob("*.schema.json") if p.name != "common.schema.json")

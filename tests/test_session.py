@@ -4,9 +4,9 @@ import math
 import pytest
 from helpers import make_atlas, make_session, write_json, write_wav
 
-from studio.errors import ContractError
+from contracts.errors import ContractError
 from studio.plan import open_project
-from studio.session import BUNDLED_ATLAS, Overrides, load_session, target_frames
+from contracts.session import BUNDLED_ATLAS, Overrides, load_session, target_frames
 
 
 # ---------------------------------------------------------------- §1 timebase
@@ -44,7 +44,7 @@ def test_s1_wav_length_rounds_half_up(tmp_path):
     import numpy as np
     import soundfile
     soundfile.write(str(tmp_path / "w.wav"), np.zeros(16008, np.int16), 16000)
-    from studio.session import wav_length_ms
+    from contracts.session import wav_length_ms
     assert wav_length_ms(tmp_path / "w.wav") == 1001
 
 

@@ -15,7 +15,7 @@ from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from studio.recovery import Recovery  # noqa: E402
+from studio.io.recovery import Recovery  # noqa: E402
 from widgets.main_window import MainWindow  # noqa: E402
 
 

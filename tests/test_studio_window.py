@@ -159,7 +159,7 @@ def test_export_cancel_keeps_previous_sequence(window, qtbot, tmp_path):
 def test_next_problem_navigation(window, qtbot, tmp_path):
     open_demo(window, qtbot)
     qtbot.waitUntil(lambda: window.model.sync is not None, timeout=15000)
-    from studio.sync import SyncReport
+    from studio.qa.sync import SyncReport
     rep = window.model.sync
     fake = SyncReport(rep.offset_ms, rep.confidence, rep.confident, "warn", rep.windows,
                       [[1000.0, 1400.0]], [[3000.0, 3400.0]], rep.timelines, rep.vowels, rep.policy)

@@ -7,7 +7,7 @@ import pytest
 from helpers import ROOT, make_session, run_cli, write_json
 
 from studio.plan import open_project
-from studio.sync import load_policy, score, score_project, verdict_for
+from studio.qa.sync import load_policy, score, score_project, verdict_for
 
 sys.path.insert(0, str(ROOT / "bench"))
 from sync_accuracy import SHIFTS, load, names, truth_track  # noqa: E402

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from helpers import make_session
 
-from studio.errors import ContractError
+from contracts.errors import ContractError
 from studio.plan import open_project
-from studio.timelines import parse_expression, parse_mouth, parse_pose
+from contracts.timelines import parse_expression, parse_mouth, parse_pose
 
 
 def pose_at(frames, times, **meta):

@@ -13,7 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPen
 
-from studio.editing import EditError
+from studio.edit.editor import EditError
 
 EDGE_PX = 5          # how close to an event's edge a press resizes instead of moving
 THROTTLE_MS = 60     # live drag updates at most this often

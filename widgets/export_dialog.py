@@ -8,12 +8,12 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
                                QPushButton, QVBoxLayout)
 
-from studio.export import ExportOptions, export_fg
+from studio.export.fg import ExportOptions, export_fg
 from widgets.workers import Job
 
 
 def _export_with_sync(project, options, progress, cancel):
-    from studio.sync import score_project
+    from studio.qa.sync import score_project
     sync = score_project(project).to_json()
     return export_fg(project, options, progress, cancel, sync=sync)
 

@@ -13,10 +13,10 @@ from PySide6.QtGui import QAction, QColor, QCursor, QImage, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QColorDialog, QDockWidget, QFileDialog, QHBoxLayout, QInputDialog,
                                QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QVBoxLayout, QWidget)
 
-from studio.editing import EditError
-from studio.errors import ContractError
-from studio.recovery import Recovery
-from studio.studio_model import RecentFiles, StudioModel
+from studio.edit.editor import EditError
+from contracts.errors import ContractError
+from studio.io.recovery import Recovery
+from studio.model import RecentFiles, StudioModel
 from widgets.export_dialog import ExportDialog
 from widgets.playback import PlaybackController
 from widgets.pose_inspector import PoseInspector
@@ -571,7 +571,7 @@ class MainWindow(QMainWindow):
     def start_scoring(self) -> None:
         if not self.model.project:
             return
-        from studio.sync import score_project
+        from studio.qa.sync import score_project
         self.qa.set_scoring()
         self._score_gen += 1
         gen = self._score_gen

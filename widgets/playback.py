@@ -6,7 +6,7 @@ import os
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.client import EngineClient, bootstrap_engine
-from studio.drift import DriftMonitor
+from studio.qa.drift import DriftMonitor
 
 TICK_MS = 8  # how often the GUI reads the audio clock while playing
 

@@ -58,7 +58,7 @@ class PoseInspector(QWidget):
         return {name: box.value() for name, box in self.boxes.items()}
 
     def apply(self) -> None:
-        from studio.editing import EditError
+        from studio.edit.editor import EditError
         if self.index is None:
             return
         try:
@@ -67,7 +67,7 @@ class PoseInspector(QWidget):
             self.edit_failed.emit(str(err))
 
     def add_key(self) -> None:
-        from studio.editing import EditError
+        from studio.edit.editor import EditError
         ed = self.model.editor
         t_ms = round(self.model.time_of(self.model.frame) * 1000.0)
         if any(e["t_ms"] == t_ms for e in ed.events("pose")):

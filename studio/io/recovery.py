@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from studio.atomic import write_atomic
+from studio.io.atomic import write_atomic
 
 
 def default_folder() -> Path:

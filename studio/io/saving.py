@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from studio.atomic import write_atomic
+from studio.io.atomic import write_atomic
 
 SESSION_TIMELINE_KEYS = {"pose": "pose_timeline", "mouth": "mouth_timeline", "expression": "expression_timeline"}
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from studio.errors import ContractError, display_path
+from contracts.errors import ContractError, display_path
 
 
 def candidate_bases(session_dir: Path, root: Path | None) -> list[Path]:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import soundfile
 
-from studio.errors import ContractError, display_path
-from studio.jsonfile import read_json, validate
-from studio.paths import candidate_bases, resolve_path
-from studio.timelines import ExpressionTrack, MouthTrack, PoseTrack, load_timeline
+from contracts.errors import ContractError, display_path
+from contracts.jsonfile import read_json, validate
+from contracts.paths import candidate_bases, resolve_path
+from contracts.timelines import ExpressionTrack, MouthTrack, PoseTrack, load_timeline
 
 FORMS = {"runtime_session_v0.1": "A", "session_runtime_v0.1": "B"}
 BUNDLED_ATLAS = Path(__file__).resolve().parent.parent / "assets_min" / "atlas.min.json"

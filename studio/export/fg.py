@@ -25,12 +25,12 @@ from typing import Callable
 
 import numpy as np
 
-from studio.atomic import write_atomic
-from studio.jsonfile import validate
+from studio.io.atomic import write_atomic
+from contracts.jsonfile import validate
 from studio.plan import Project, render_row
-from studio.png import ENCODER, encode_png
+from studio.export.png import ENCODER, encode_png
 from studio.report import frame_stats, timeline_summary
-from studio.session import RenderSettings
+from contracts.session import RenderSettings
 
 FRAME_NAME = "{:08d}.png"
 CSV_COLUMNS = ("frame", "t_ms", "view", "expression", "mouth", "sprite", "fallback",
@@ -280,7 +280,7 @@ def export_fg(project: Project, options: ExportOptions, progress: Callable[[int,
     mux = None
     warnings = list(project.warnings)
     if options.mp4:
-        from studio.debug_video import write_debug_mp4  # optional feature, imported on demand
+        from studio.export.debug_video import write_debug_mp4  # optional feature, imported on demand
         mux, note = write_debug_mp4(project, target, out / "debug.mp4")
         if note:
             warnings.append(note)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.errors import ContractError
-from studio.jsonfile import RESOURCES, read_json, require_finite, validate
+from contracts.errors import ContractError
+from contracts.jsonfile import RESOURCES, read_json, require_finite, validate
 
 POSE_FIELDS = ("yaw_deg", "pitch_deg", "roll_deg", "tx", "ty", "scale")
 POSE_DEFAULTS = (0.0, 0.0, 0.0, 0.0, 0.0, 1.0)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.errors import ContractError
-from studio.jsonfile import RESOURCES, read_json
-from studio.vowels import vowel_agreement
+from contracts.errors import ContractError
+from contracts.jsonfile import RESOURCES, read_json
+from studio.qa.vowels import vowel_agreement
 
 HOP_MS = 10.0
 # How open each mouth shape is (closed, a, i, u, e, o): the picture-side signal.

@@ -16,9 +16,9 @@ import copy
 import math
 from dataclasses import dataclass, field
 
-from studio.errors import ContractError
+from contracts.errors import ContractError
 from studio.events import Event
-from studio.timelines import MOUTHS, parse_expression, parse_mouth, parse_pose
+from contracts.timelines import MOUTHS, parse_expression, parse_mouth, parse_pose
 
 KINDS = ("pose", "mouth", "expression")
 LIST_KEY = {"pose": ("frames", "timeline"), "mouth": ("frames",), "expression": ("timeline",)}

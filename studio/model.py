@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.editing import KINDS, TimelineEditor, events_of
+from studio.edit.editor import KINDS, TimelineEditor, events_of
 from studio.events import Event
 from studio.plan import Project, open_project
-from studio.saving import save_session_as, save_timelines
-from studio.sync import mono
+from studio.io.saving import save_session_as, save_timelines
+from studio.qa.sync import mono
 from studio.report import timeline_summary
-from studio.session import Overrides
+from contracts.session import Overrides
 from studio.waveform import WaveformPyramid
 
 RECENT_MAX = 10

@@ -14,7 +14,7 @@ try:  # Rust validator: fast yes/no on big timelines; the Python one explains wh
 except ImportError:  # pragma: no cover - the pinned set installs it
     jsonschema_rs = None
 
-from studio.errors import ContractError, format_index_path
+from contracts.errors import ContractError, format_index_path
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 SCHEMAS = RESOURCES / "schemas"
