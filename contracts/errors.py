@@ -1,17 +1,57 @@
-"""Bad input is reported as one sentence naming the file, the key or index, and what was expected."""
+"""Bad input and unwritable output, each reported as one sentence (SPEC §11–12).
+
+A sentence names the file, the key or index, and what was expected; it is at most
+MAX_MESSAGE characters, long values are shortened with `…`, and characters a terminal
+would not show (lone surrogates, control characters) are printed escaped.
+"""
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import re
+
+MAX_MESSAGE = 400
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters and lone surrogates escaped (`\\ud800`, `\\x1b`)."""
+    def esc(m: re.Match) -> str:
+        c = ord(m.group())
+        return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+    return _UNPRINTABLE.sub(esc, str(text))
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters; a longer text keeps its start and ends with `…`."""
+    text = str(text)
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
 
 
 def display_path(path: str | os.PathLike) -> str:
-    """A path as the user would recognise it: relative to the working folder when inside it."""
-    p = Path(path)
+    """A path as the user would recognise it: relative to the working folder when inside it.
+
+    Never fails: paths that cannot be resolved (symlink loops, names too long) are shown as given.
+    """
     try:
-        return str(p.resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError):
-        return str(p)
+        p = os.path.abspath(os.fspath(path))
+        cwd = os.getcwd()
+        rel = os.path.relpath(p, cwd)
+        return printable(rel if not rel.startswith("..") else p)
+    except (OSError, ValueError, TypeError):
+        return printable(str(path))
+
+
+def _sentence(*parts: str) -> str:
+    """Join parts as 'a: b: c.' within MAX_MESSAGE: every part escaped, the longest shortened first."""
+    parts = [printable(p) for p in parts if p]
+    budget = MAX_MESSAGE - 1 - 2 * (len(parts) - 1)  # the final '.' and the ': ' separators
+    while sum(len(p) for p in parts) > budget:
+        k = max(range(len(parts)), key=lambda i: len(parts[i]))
+        excess = sum(len(p) for p in parts) - budget
+        parts[k] = shorten(parts[k], max(8, len(parts[k]) - excess))
+        if len(parts[k]) <= 8:
+            break
+    return shorten(": ".join(parts).rstrip(".") + ".", MAX_MESSAGE)
 
 
 class ContractError(Exception):
@@ -20,13 +60,39 @@ class ContractError(Exception):
     def __init__(self, file: str | os.PathLike | None, where: str, expected: str):
         self.file = display_path(file) if file else None
         self.where = where
-        self.expected = expected.rstrip(".")
+        self.expected = str(expected).rstrip(".")
         super().__init__(self.sentence())
 
     def sentence(self) -> str:
-        head = f"{self.file}: " if self.file else ""
-        loc = f"{self.where}: " if self.where else ""
-        return f"{head}{loc}{self.expected}."
+        return _sentence(self.file or "", self.where, self.expected)
+
+    def __reduce__(self):  # survives the trip back from a worker process
+        return (_rebuild, (type(self), self.file, self.where, self.expected))
+
+
+def _rebuild(cls, file, where, expected):
+    err = cls.__new__(cls)
+    err.file, err.where, err.expected = file, where, expected
+    Exception.__init__(err, err.sentence())
+    return err
+
+
+class OutputError(Exception):
+    """An output that cannot be written (exit code 4): names the path and the reason."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        self.path = display_path(path)
+        self.reason = str(reason).rstrip(".")
+        super().__init__(_sentence(f"cannot write {self.path}", self.reason))
+
+    def __reduce__(self):
+        return (OutputError, (self.path, self.reason))
+
+
+def os_reason(exc: OSError) -> str:
+    """'permission denied', 'no space left on device' …: the OS's words, lower case, no path."""
+    text = exc.strerror or exc.__class__.__name__
+    return text[:1].lower() + text[1:]
 
 
 def format_index_path(parts) -> str:

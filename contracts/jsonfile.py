@@ -1,12 +1,19 @@
-"""Reading contract files: JSON parsing and JSON Schema validation with one-sentence errors."""
+"""Reading contract files: guarded reads, JSON parsing and JSON Schema validation with one-sentence errors.
+
+Only regular files are read (a FIFO would hang, a device never end); files over MAX_JSON_BYTES
+and documents nested deeper than MAX_DEPTH are refused before parsing (SPEC §12).
+"""
 from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 from functools import lru_cache
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 from referencing import Registry, Resource
 
 try:  # Rust validator: fast yes/no on big timelines; the Python one explains what is wrong
@@ -14,25 +21,91 @@ try:  # Rust validator: fast yes/no on big timelines; the Python one explains wh
 except ImportError:  # pragma: no cover - the pinned set installs it
     jsonschema_rs = None
 
-from contracts.errors import ContractError, format_index_path
+from contracts.errors import ContractError, format_index_path, os_reason, printable, shorten
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 SCHEMAS = RESOURCES / "schemas"
+MAX_JSON_BYTES = 256 << 20
+MAX_DEPTH = 64   # the top-level container is level 1
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def file_problem(path: Path) -> str | None:
+    """Why `path` cannot be read as a regular file, or None when it can (follows symlinks)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "does not exist"
+    except OSError as exc:
+        return f"cannot be reached ({os_reason(exc)})"
+    except ValueError:  # an embedded NUL byte
+        return "is not a valid path"
+    if stat.S_ISREG(st.st_mode):
+        return None
+    kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
+    return f"is {kind}, not a regular file"
+
+
+def read_bytes(path: Path, what: str, limit: int = MAX_JSON_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; anything else is a ContractError naming it."""
+    problem = file_problem(path)
+    if problem is not None:
+        raise ContractError(path, "", f"the {what} file {problem}")
+    try:
+        size = os.path.getsize(path)
+        if size > limit:
+            raise ContractError(path, "", f"the {what} file is {size / (1 << 20):.0f} MiB, over the "
+                                          f"{limit >> 20} MiB limit")
+        with open(path, "rb") as f:
+            return f.read(limit + 1)
+    except OSError as exc:
+        raise ContractError(path, "", f"the {what} file cannot be read ({os_reason(exc)})") from None
+
+
+def nesting_depth(raw: bytes) -> int:
+    """How deeply arrays and objects nest in JSON text (1 for a flat list), without parsing it.
+
+    Vectorised: brackets inside strings are skipped by counting the unescaped quotes before them.
+    """
+    a = np.frombuffer(raw, np.uint8)
+    quotes = np.flatnonzero(a == 34)
+    backslashes = np.flatnonzero(a == 92)
+    if len(backslashes) and len(quotes):  # a quote after an odd run of backslashes is escaped
+        brk = np.diff(backslashes) != 1
+        starts, ends = backslashes[np.r_[True, brk]], backslashes[np.r_[brk, True]]
+        k = np.minimum(np.searchsorted(ends, quotes - 1), len(ends) - 1)
+        run = np.where(ends[k] == quotes - 1, ends[k] - starts[k] + 1, 0)
+        quotes = quotes[(run & 1) == 0]
+    opens = np.flatnonzero((a == 91) | (a == 123))
+    closes = np.flatnonzero((a == 93) | (a == 125))
+    opens = opens[(np.searchsorted(quotes, opens) & 1) == 0]
+    closes = closes[(np.searchsorted(quotes, closes) & 1) == 0]
+    if not len(opens):
+        return 0
+    pos = np.concatenate([opens, closes])
+    step = np.concatenate([np.ones(len(opens), np.int32), np.full(len(closes), -1, np.int32)])
+    return int(np.cumsum(step[np.argsort(pos, kind="stable")]).max())
 
 
 def read_json(path: Path, what: str):
-    """Parse a JSON file; a missing or malformed file raises ContractError naming line and column."""
+    """Parse a JSON file; every problem raises ContractError naming the file (and line and column)."""
+    raw = read_bytes(Path(path), what)
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ContractError(path, "", f"the {what} file does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ContractError(path, "", f"the {what} file cannot be read as UTF-8 text ({exc.__class__.__name__})") from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ContractError(path, f"byte {exc.start}", f"the {what} file is not UTF-8 text") from None
+    depth = nesting_depth(raw)
+    if depth > MAX_DEPTH:
+        raise ContractError(path, "", f"the {what} nests {depth} levels deep, over the limit of {MAX_DEPTH}")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ContractError(path, f"line {exc.lineno} column {exc.colno}",
                             f"malformed JSON in the {what} ({exc.msg})") from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer literal of thousands of digits
+        raise ContractError(path, "", f"the {what} cannot be parsed as JSON ({shorten(str(exc), 80)})") from None
 
 
 @lru_cache(maxsize=None)
@@ -62,12 +135,51 @@ def _fast_validator(name: str):
     return jsonschema_rs.validator_for(_validator(name).schema, registry=registry)
 
 
-def _describe(value) -> str:
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, float) or math.isfinite(value) else str(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+def describe(value) -> str:
+    """A value as it appears in a message: JSON, at most 40 characters, escaped."""
+    if isinstance(value, float) and not math.isfinite(value):
+        text = str(value)
+    elif isinstance(value, (dict, list)):
+        text = "an object" if isinstance(value, dict) else "a list"
+        inner = json.dumps(value, ensure_ascii=False) if len(value) < 8 else ""
+        text = inner if inner and len(inner) <= 40 else text
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False)
+        except (TypeError, ValueError):
+            text = repr(value)
+    return printable(shorten(text, 40))
 
 
-def validate(doc, name: str, path: Path, what: str) -> None:
+_TYPE_WORDS = {"object": "an object", "array": "a list", "string": "a string", "number": "a number",
+               "integer": "a whole number", "boolean": "true or false", "null": "null"}
+
+
+def _expected(err, what: str) -> str:
+    """One clause for a schema error, never echoing a whole document."""
+    kind, want = err.validator, err.validator_value
+    if kind == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else "?"
+        return f"the required key '{printable(shorten(missing, 60))}' is missing from the {what}"
+    if kind == "type":
+        names = [want] if isinstance(want, str) else list(want)
+        return f"expected {' or '.join(_TYPE_WORDS.get(n, n) for n in names)}, got {describe(err.instance)}"
+    if kind in ("enum", "const"):
+        allowed = want if kind == "enum" else [want]
+        return f"expected one of {', '.join(describe(a) for a in allowed)}, got {describe(err.instance)}"
+    if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        op = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[kind]
+        return f"expected a number {op} {want:g}, got {describe(err.instance)}"
+    if kind == "minItems":
+        return f"expected at least {want} item{'s' if want != 1 else ''}"
+    if kind == "minLength":
+        return "expected a non-empty string"
+    if kind in ("anyOf", "oneOf"):
+        return f"does not have a shape the {what} accepts"
+    return f"does not match the {what} format ({kind})"
+
+
+def validate(doc, name: str, path: Path | None, what: str) -> None:
     """Validate `doc` against resources/schemas/<name>.schema.json; the first error becomes a sentence."""
     fast = _fast_validator(name)
     if fast is not None and fast.is_valid(doc):
@@ -76,27 +188,25 @@ def validate(doc, name: str, path: Path, what: str) -> None:
     if err is None:
         return
     where = format_index_path(err.absolute_path) or "top level"
-    kind = err.validator
-    if kind == "required":
-        missing = err.message.split("'")[1] if "'" in err.message else err.message
-        expected = f"the required key '{missing}' is missing from the {what}"
-    elif kind == "type":
-        want = err.validator_value if isinstance(err.validator_value, str) else " or ".join(err.validator_value)
-        expected = f"expected {want}, got {_describe(err.instance)}"
-    elif kind in ("enum", "const"):
-        allowed = err.validator_value if kind == "enum" else [err.validator_value]
-        expected = f"expected one of {', '.join(map(str, allowed))}, got {_describe(err.instance)}"
-    elif kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum", "minItems", "minLength"):
-        expected = f"{_describe(err.instance)} is out of range ({kind} {err.validator_value})"
-    else:
-        expected = err.message
-    raise ContractError(path, where, expected)
+    raise ContractError(path, where, _expected(err, what))
 
 
-def require_finite(value, path: Path, where: str) -> float:
+def require_finite(value, path: Path | None, where: str) -> float:
     """Numbers in timelines must be finite (JSON NaN/Infinity parse, but are errors)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ContractError(path, where, f"expected a number, got {_describe(value)}")
-    if not math.isfinite(value):
+        raise ContractError(path, where, f"expected a number, got {describe(value)}")
+    try:
+        out = float(value)
+    except OverflowError:  # an integer beyond float range
+        raise ContractError(path, where, "expected a finite number, got an integer too large to use") from None
+    if not math.isfinite(out):
         raise ContractError(path, where, f"expected a finite number, got {value}")
-    return float(value)
+    return out
+
+
+def whole_number(value, path: Path | None, where: str, lo: int, hi: int) -> int:
+    """A whole number in [lo, hi] (720.0 is the whole number 720), else a ContractError."""
+    x = require_finite(value, path, where)
+    if not x.is_integer() or not lo <= x <= hi:
+        raise ContractError(path, where, f"expected a whole number from {lo} to {hi}, got {describe(value)}")
+    return int(x)

@@ -5,16 +5,20 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import soundfile
-
+from contracts.audio import wav_info
 from contracts.errors import ContractError, display_path
-from contracts.jsonfile import read_json, validate
-from contracts.paths import candidate_bases, resolve_path
+from contracts.jsonfile import describe, read_json, require_finite, validate, whole_number
+from contracts.paths import MissingPath, candidate_bases, resolve_path
+from contracts.policy import session_layer
 from contracts.timelines import ExpressionTrack, MouthTrack, PoseTrack, load_timeline
 
-FORMS = {"runtime_session_v0.1": "A", "session_runtime_v0.1": "B"}
+FORMS = {"runtime_session_v0.1": "A", "session_runtime_v0.1": "B", "session_runtime_v0.2": "B"}
 BUNDLED_ATLAS = Path(__file__).resolve().parent.parent / "assets_min" / "atlas.min.json"
 DEFAULT_STEP_MS = 40.0
+MAX_AUDIO_MS = 86_400_000          # 24 hours
+STEP_RANGE = (1.0, 1000.0)
+CANVAS_RANGE = (16, 8192)
+TARGET_H_RATIO_RANGE = (0.01, 10.0)
 
 
 @dataclass
@@ -40,7 +44,7 @@ class Session:
     form: str
     session_id: str
     step_ms: float
-    audio_ms: int
+    audio_ms: float                   # an int when whole; any positive length (0.3 ms is one frame)
     wav_ms: int | None
     audio_path: Path | None
     pose: PoseTrack
@@ -51,6 +55,9 @@ class Session:
     render: RenderSettings
     emo_map: dict
     warnings: list[str] = field(default_factory=list)
+    atlas_bundled: bool = False       # no atlas named: the bundled demo character is drawn
+    sync_policy: dict | None = None   # the session's own policy layer (checked)
+    text: str | None = None           # what was said (the aligner's optional input, SPEC §13)
 
     @property
     def fps(self) -> float:
@@ -62,17 +69,18 @@ class Session:
 
 
 def target_frames(audio_ms: float, step_ms: float) -> int:
-    """ceil(audio_ms / step_ms) (SPEC §1)."""
-    return int(math.ceil(audio_ms / step_ms - 1e-9))
+    """ceil(audio_ms / step_ms) (SPEC §1); any positive length is at least one frame."""
+    return max(1, int(math.ceil(audio_ms / step_ms - 1e-9)))
+
+
+def number_out(x: float):
+    """An int when whole (how lengths are written in reports)."""
+    return int(x) if float(x).is_integer() else round(float(x), 3)
 
 
 def wav_length_ms(path: Path) -> int:
     """floor(samples * 1000 / sample_rate + 0.5) (SPEC §1)."""
-    try:
-        info = soundfile.info(str(path))
-    except Exception as exc:  # soundfile raises its own error types for unreadable files
-        raise ContractError(path, "", f"the audio file cannot be read as a WAV ({exc})") from None
-    return int(math.floor(info.frames * 1000 / info.samplerate + 0.5))
+    return wav_info(path).length_ms
 
 
 def _entries(doc: dict, form: str) -> dict:
@@ -96,29 +104,56 @@ def _entries(doc: dict, form: str) -> dict:
 
 def _declared_audio_ms(doc: dict, path: Path) -> float | None:
     a, b = doc.get("audio_ms"), doc.get("session_audio_ms")
+    for key, v in (("audio_ms", a), ("session_audio_ms", b)):
+        if v is not None:
+            x = require_finite(v, path, key)
+            if x <= 0:
+                raise ContractError(path, key, f"{key} must be greater than 0, got {describe(v)}")
+            if x > MAX_AUDIO_MS:
+                raise ContractError(path, key, f"{key} {describe(v)} is over 24 hours ({MAX_AUDIO_MS} ms)")
     if a is not None and b is not None and a != b:
-        raise ContractError(path, "audio_ms", f"audio_ms ({a}) and session_audio_ms ({b}) disagree")
+        raise ContractError(path, "audio_ms", f"audio_ms ({describe(a)}) and session_audio_ms ({describe(b)}) disagree")
     value = a if a is not None else b
-    if value is not None and not math.isfinite(value):
-        raise ContractError(path, "audio_ms", f"expected a finite number, got {value}")
-    return value
+    return None if value is None else float(value)
 
 
 def _resolve_step(doc: dict, path: Path, mouth: MouthTrack | None, pose: PoseTrack) -> float:
     """Session step_ms, else the mouth timeline's, else pose meta.step_ms, else 40; any two that differ is an error."""
-    declared = [(display_path(path) + " step_ms", doc.get("step_ms"))]
-    if mouth is not None:
+    declared = []
+    if doc.get("step_ms") is not None:
+        v = require_finite(doc["step_ms"], path, "step_ms")
+        if not STEP_RANGE[0] <= v <= STEP_RANGE[1]:
+            raise ContractError(path, "step_ms", f"step_ms must be from 1 to 1000, got {describe(doc['step_ms'])}")
+        declared.append((display_path(path) + " step_ms", v))
+    if mouth is not None and mouth.step_ms is not None:
         declared.append((display_path(mouth.path) + " step_ms", mouth.step_ms))
-    declared.append((display_path(pose.path) + " meta.step_ms", pose.step_ms))
-    declared = [(w, v) for w, v in declared if v is not None]
-    for w, v in declared:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-            raise ContractError(None, w, f"step_ms must be a positive number, got {v}")
+    if pose.step_ms is not None:
+        declared.append((display_path(pose.path) + " meta.step_ms", pose.step_ms))
     for w, v in declared[1:]:
         if v != declared[0][1]:
             raise ContractError(path, "step_ms",
                                 f"step mismatch: {declared[0][0]} is {declared[0][1]:g} but {w} is {v:g}")
     return float(declared[0][1]) if declared else DEFAULT_STEP_MS
+
+
+def _render_settings(doc: dict, path: Path, ov) -> RenderSettings:
+    r = doc.get("render") or {}
+    rs = RenderSettings()
+    if "canvas_w" in r:
+        rs.canvas_w = whole_number(r["canvas_w"], path, "render.canvas_w", *CANVAS_RANGE)
+    if "canvas_h" in r:
+        rs.canvas_h = whole_number(r["canvas_h"], path, "render.canvas_h", *CANVAS_RANGE)
+    if r.get("target_h_ratio") is not None:
+        ratio = require_finite(r["target_h_ratio"], path, "render.target_h_ratio")
+        lo, hi = TARGET_H_RATIO_RANGE
+        if not lo <= ratio <= hi:
+            raise ContractError(path, "render.target_h_ratio", f"expected a number from {lo:g} to {hi:g}, "
+                                                                f"got {describe(r['target_h_ratio'])}")
+        rs.target_h_ratio = ratio
+    if ov.canvas:
+        rs.canvas_w = whole_number(ov.canvas[0], None, "--canvas width", *CANVAS_RANGE)
+        rs.canvas_h = whole_number(ov.canvas[1], None, "--canvas height", *CANVAS_RANGE)
+    return rs
 
 
 def load_session(path: str | Path, overrides: Overrides | None = None) -> Session:
@@ -129,20 +164,20 @@ def load_session(path: str | Path, overrides: Overrides | None = None) -> Sessio
     if not isinstance(doc, dict):
         raise ContractError(path, "top level", "a session must be a JSON object")
     version = doc.get("schema_version")
-    if version not in FORMS:
+    if not isinstance(version, str) or version not in FORMS:
         raise ContractError(path, "schema_version",
-                            f"unknown schema_version {version!r}; supported: {', '.join(FORMS)}")
+                            f"unknown schema_version {describe(version)}; supported: {', '.join(FORMS)}")
     form = FORMS[version]
     validate(doc, f"session_{form.lower()}", path, "session")
     warnings: list[str] = []
     bases = candidate_bases(path.parent, ov.root)
     entries = _entries(doc, form)
 
-    def resolve(name: str, first=()) -> Path | None:
+    def resolve(name: str, first=(), kind="file") -> Path | None:
         if name not in entries:
             return None
         key, value = entries[name]
-        return resolve_path(value, key, path, bases, first)
+        return resolve_path(value, key, path, bases, first, kind=kind)
 
     pose = load_timeline("pose", resolve("pose_timeline"))
     mouth_path = resolve("mouth_timeline")
@@ -158,23 +193,23 @@ def load_session(path: str | Path, overrides: Overrides | None = None) -> Sessio
                         f"the session's {step_ms:g}")
 
     # Audio: the session's key; in form A without one, the mouth timeline's `audio`
-    # (resolved against the mouth file's folder first).
+    # (resolved against the mouth file's folder first). Only a *missing* WAV is a warning.
     declared_ms = _declared_audio_ms(doc, path)
     audio_path, audio_err = None, None
     try:
         if "audio" in entries:
             audio_path = resolve("audio")
-        elif form == "A" and mouth is not None and mouth.audio:
+        elif form == "A" and mouth is not None and mouth.audio is not None:
             audio_path = resolve_path(mouth.audio, "audio", mouth.path, bases, first=[mouth.path.parent])
-    except ContractError as err:
+    except MissingPath as err:  # one that exists but cannot be used stays an error, audio_ms or not
         audio_err = err
-    wav_ms = wav_length_ms(audio_path) if audio_path else None
+    wav_ms = wav_info(audio_path).length_ms if audio_path else None
     if declared_ms is None:
         if audio_err is not None:
             raise audio_err
         if wav_ms is None:
             raise ContractError(path, "audio_ms", "the session gives no audio_ms and no audio file to measure it from")
-        audio_ms = wav_ms
+        audio_ms = float(wav_ms)
     else:
         audio_ms = declared_ms
         if audio_err is not None:
@@ -182,26 +217,32 @@ def load_session(path: str | Path, overrides: Overrides | None = None) -> Sessio
                             f"preview and export use audio_ms and play no sound")
         elif audio_path is None:
             warnings.append("the session names no audio file; preview and export play no sound")
-    if audio_ms <= 0:
-        raise ContractError(path, "audio_ms", f"audio_ms must be greater than 0, got {audio_ms:g}")
+    if audio_ms > MAX_AUDIO_MS:
+        raise ContractError(audio_path, "", f"the WAV is {audio_ms:.0f} ms long, over 24 hours")
     if wav_ms is not None and declared_ms is not None and abs(wav_ms - declared_ms) > step_ms / 2:
         warnings.append(f"declared audio_ms {declared_ms:g} differs from the WAV's {wav_ms} ms by more "
                         f"than step_ms/2")
 
     # Atlas and assets: command-line flags win over the session's keys.
-    atlas_path = Path(ov.atlas) if ov.atlas else (resolve("atlas_json") or BUNDLED_ATLAS)
-    if ov.atlas and not atlas_path.exists():
-        raise ContractError(None, "--atlas", f"'{ov.atlas}' does not exist")
-    if ov.assets_dir:
-        assets_dir = Path(ov.assets_dir)
-        if not assets_dir.is_dir():
-            raise ContractError(None, "--assets-dir", f"'{ov.assets_dir}' is not a folder")
+    atlas_bundled = False
+    if ov.atlas:
+        atlas_path = resolve_path(str(ov.atlas), "--atlas", None, [Path.cwd()])
     else:
-        assets_dir = resolve("assets_dir")
+        atlas_path = resolve("atlas_json")
+        if atlas_path is None:
+            atlas_path, atlas_bundled = BUNDLED_ATLAS, True
+    if ov.assets_dir:
+        assets_dir = resolve_path(str(ov.assets_dir), "--assets-dir", None, [Path.cwd()], kind="folder")
+    elif atlas_bundled:
+        assets_dir = None
+    else:
+        assets_dir = resolve("assets_dir", kind="folder")
+    if atlas_bundled:
+        ignored = "; its assets_dir is ignored" if "assets_dir" in entries and not ov.assets_dir else ""
+        warnings.append(f"the session names no atlas: the bundled demo character ({display_path(BUNDLED_ATLAS)}) "
+                        f"is drawn, not your character{ignored}")
 
-    r = doc.get("render", {})
-    render = RenderSettings(r.get("canvas_w", 720), r.get("canvas_h", 720), r.get("target_h_ratio"))
-    if ov.canvas:
-        render.canvas_w, render.canvas_h = ov.canvas
-    return Session(path, doc, form, doc["session_id"], step_ms, int(round(audio_ms)), wav_ms, audio_path,
-                   pose, mouth, expression, atlas_path, assets_dir, render, emo_map, warnings)
+    text = doc.get("text")
+    return Session(path, doc, form, doc["session_id"], step_ms, number_out(audio_ms), wav_ms, audio_path,
+                   pose, mouth, expression, atlas_path, assets_dir, _render_settings(doc, path, ov), emo_map,
+                   warnings, atlas_bundled, session_layer(doc, path), text if isinstance(text, str) else None)

@@ -8,23 +8,31 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from contracts.errors import ContractError
-from contracts.jsonfile import RESOURCES, read_json, require_finite, validate
+from contracts.errors import ContractError, printable, shorten
+from contracts.jsonfile import RESOURCES, describe, read_json, require_finite, validate
 
 POSE_FIELDS = ("yaw_deg", "pitch_deg", "roll_deg", "tx", "ty", "scale")
 POSE_DEFAULTS = (0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
 LEGACY_ANGLE = {"yaw_deg": "yaw", "pitch_deg": "pitch", "roll_deg": "roll"}
+ANGLE_KEYS = {*LEGACY_ANGLE, *LEGACY_ANGLE.values()}
+POSE_KNOWN_KEYS = {"t_ms", "euler", "bbox", "frame_index", *POSE_FIELDS, *LEGACY_ANGLE.values()}
 MOUTHS = ("closed", "a", "i", "u", "e", "o")
 MOUTH_ALIASES = {"close": "closed"}
+MOUTH_KEYS = ("mouth_id", "mouth", "mouth6")   # the id, the label, the mouth-track model's label
+FRAME_LIMIT = float(2 ** 53)                   # times beyond any session are clipped before indexing
 
 
-def mouth_from_label(label: str) -> str | None:
+def mouth_from_label(label) -> str | None:
     """Case-insensitive mouth label, `close` = `closed`; None when it is not a mouth."""
+    if not isinstance(label, str):
+        return None
     key = label.strip().lower()
     key = MOUTH_ALIASES.get(key, key)
     return key if key in MOUTHS else None
@@ -36,8 +44,9 @@ def frame_times(n_frames: int, step_ms: float) -> np.ndarray:
 
 
 def first_frame_at_or_after(t_ms, step_ms: float):
-    """Index of the first frame whose time is >= t_ms (vectorised over arrays)."""
-    return np.ceil(np.asarray(t_ms, dtype=np.float64) / step_ms - 1e-9).astype(np.int64)
+    """Index of the first frame whose time is >= t_ms (vectorised; huge times are clipped, not wrapped)."""
+    f = np.ceil(np.asarray(t_ms, dtype=np.float64) / step_ms - 1e-9)
+    return np.clip(f, -1.0, FRAME_LIMIT).astype(np.int64)
 
 
 def _events_list(doc, keys: tuple[str, ...], path: Path, what: str):
@@ -51,14 +60,30 @@ def _events_list(doc, keys: tuple[str, ...], path: Path, what: str):
 
 
 def _check_sorted(times: list[float], path: Path, list_key: str) -> None:
-    for i in range(1, len(times)):
-        if times[i] < times[i - 1]:
-            raise ContractError(path, f"{list_key}[{i}].t_ms",
-                                f"events must be sorted by t_ms ascending ({times[i]:g} comes after {times[i - 1]:g})")
+    t = np.asarray(times, dtype=np.float64)
+    bad = np.flatnonzero(t[1:] < t[:-1])
+    if len(bad):
+        i = int(bad[0]) + 1
+        raise ContractError(path, f"{list_key}[{i}].t_ms",
+                            f"events must be sorted by t_ms ascending ({times[i]:g} comes after {times[i - 1]:g})")
 
 
 def _index_key(shape: str) -> str:
     return "" if shape == "array" else shape
+
+
+def _where(shape: str, i: int) -> str:
+    key = _index_key(shape)
+    return f"{key}[{i}]" if key else f"[{i}]"
+
+
+def _positive_step(value, path: Path | None, where: str) -> float | None:
+    if value is None:
+        return None
+    v = require_finite(value, path, where)
+    if not 1 <= v <= 1000:
+        raise ContractError(path, where, f"step_ms must be from 1 to 1000, got {describe(value)}")
+    return v
 
 
 # --------------------------------------------------------------------------------- pose
@@ -67,7 +92,7 @@ class PoseTrack:
     path: Path | None
     doc: object
     shape: str                # "array", "frames" or "timeline"
-    t_ms: np.ndarray          # (K,) sorted, duplicates removed (last one wins)
+    t_ms: np.ndarray          # (K,) sorted, duplicates removed (last one wins); K may be 0
     values: np.ndarray        # (K, 6) in POSE_FIELDS order
     interpolation: str = "linear"
     scale_mode: str = "absolute"
@@ -75,13 +100,15 @@ class PoseTrack:
     warnings: list[str] = field(default_factory=list)
 
     @property
-    def end_ms(self) -> float:
-        return float(self.t_ms[-1])
+    def end_ms(self) -> float | None:
+        return float(self.t_ms[-1]) if len(self.t_ms) else None
 
     def sample(self, times: np.ndarray) -> np.ndarray:
         """Values at each time: linear (or hold-previous) inside, first/last values outside."""
         out = np.empty((len(times), len(POSE_FIELDS)), dtype=np.float64)
-        if self.interpolation == "step":
+        if not len(self.t_ms):
+            out[:] = POSE_DEFAULTS
+        elif self.interpolation == "step":
             idx = np.clip(np.searchsorted(self.t_ms, times, side="right") - 1, 0, len(self.t_ms) - 1)
             out[:] = self.values[idx]
         else:
@@ -90,32 +117,70 @@ class PoseTrack:
         return out
 
 
+def _pose_value(fr: dict, euler: dict | None, name: str, path, where: str):
+    """A field of one pose frame: top level first (`*_deg` before legacy), then inside `euler`."""
+    legacy = LEGACY_ANGLE.get(name)
+    for src, key, prefix in ((fr, name, ""), (fr, legacy, ""), (euler, name, "euler."), (euler, legacy, "euler.")):
+        if src is not None and key is not None and key in src:
+            return require_finite(src[key], path, f"{where}.{prefix}{key}")
+    return None
+
+
+def _pose_step(meta: dict, path) -> float | None:
+    if meta.get("step_ms") is not None:
+        return _positive_step(meta["step_ms"], path, "meta.step_ms")
+    if meta.get("fps") is not None:  # face tracking writes fps; step_ms = 1000 / fps
+        fps = require_finite(meta["fps"], path, "meta.fps")
+        if fps <= 0:
+            raise ContractError(path, "meta.fps", f"expected a positive number, got {describe(meta['fps'])}")
+        return _positive_step(1000.0 / fps, path, "meta.fps (as step_ms = 1000 / fps)")
+    return None
+
+
 def parse_pose(doc, path: Path | None) -> PoseTrack:
     validate(doc, "pose_timeline", path, "pose timeline")
     frames, shape = _events_list(doc, ("frames", "timeline"), path, "pose timeline")
     meta = doc.get("meta", {}) if isinstance(doc, dict) else {}
-    key = _index_key(shape)
-    times, rows = [], []
+    times, rows, any_angle = [], [], False
     for i, fr in enumerate(frames):
-        where = f"{key}[{i}]" if key else f"[{i}]"
+        where = _where(shape, i)
         times.append(require_finite(fr["t_ms"], path, f"{where}.t_ms"))
+        euler = fr.get("euler")
         row = []
         for name, default in zip(POSE_FIELDS, POSE_DEFAULTS):
-            src = name if name in fr else LEGACY_ANGLE.get(name, name)
-            row.append(require_finite(fr[src], path, f"{where}.{src}") if src in fr else default)
+            v = _pose_value(fr, euler if name in LEGACY_ANGLE else None, name, path, where)
+            any_angle |= v is not None and name in LEGACY_ANGLE
+            row.append(default if v is None else v)
         rows.append(row)
-    _check_sorted(times, path, key)
-    t = np.asarray(times)
-    v = np.asarray(rows, dtype=np.float64)
-    keep = np.append(t[1:] != t[:-1], True)  # equal t_ms: only the last in the file counts
-    track = PoseTrack(path, doc, shape, t[keep], v[keep],
-                      interpolation=meta.get("interpolation", "linear"),
-                      scale_mode=str(meta.get("scale_mode", "absolute")),
-                      step_ms=meta.get("step_ms"))
+    _check_sorted(times, path, _index_key(shape))
+    t = np.asarray(times, dtype=np.float64)
+    v = np.asarray(rows, dtype=np.float64).reshape(-1, len(POSE_FIELDS))
+    keep = np.append(t[1:] != t[:-1], True) if len(t) else np.zeros(0, bool)  # equal t_ms: the last counts
+    track = PoseTrack(path, doc, shape, t[keep], v[keep], interpolation=meta.get("interpolation", "linear"),
+                      scale_mode=str(meta.get("scale_mode", "absolute")), step_ms=_pose_step(meta, path))
     if track.scale_mode != "absolute":
-        track.warnings.append(f"pose timeline meta.scale_mode is '{track.scale_mode}'; "
-                              f"v0.1 renders it as 'absolute'")
+        track.warnings.append(f"pose timeline meta.scale_mode is '{shorten(track.scale_mode, 40)}'; "
+                              f"it is rendered as 'absolute'")
+    if not frames:
+        track.warnings.append("the pose timeline has no frames; every frame renders front, unmoved")
+    elif not any_angle:
+        track.warnings.append(f"no frame of the pose timeline carries yaw, pitch or roll (top level or in "
+                              f"'euler'){_unusual_keys(frames)}; every frame renders front")
     return track
+
+
+def _unusual_keys(frames: list) -> str:
+    seen: dict[str, None] = {}
+    for fr in frames[:200]:
+        for k, val in fr.items():
+            if k not in POSE_KNOWN_KEYS:
+                seen[k] = None
+            elif k == "euler" and isinstance(val, dict):
+                seen.update({f"euler.{e}": None for e in val if e not in ANGLE_KEYS})
+    if not seen:
+        return ""
+    names = list(seen)
+    return f"; its frames carry {', '.join(shorten(n, 30) for n in names[:6])}" + (" …" if len(names) > 6 else "")
 
 
 # -------------------------------------------------------------------------------- mouth
@@ -123,7 +188,7 @@ def parse_pose(doc, path: Path | None) -> PoseTrack:
 class MouthTrack:
     path: Path | None
     doc: object
-    shape: str                       # "array" or "frames"
+    shape: str                       # "array", "frames" or "timeline" (the mouth-track model's wrapper)
     starts: np.ndarray               # (K,) event starts
     durs: np.ndarray                 # (K,) dur_ms, NaN where absent
     ids: np.ndarray                  # (K,) mouth ids 0..5
@@ -151,53 +216,103 @@ class MouthTrack:
         out = np.zeros(n_frames, dtype=np.int8)
         i0 = np.clip(first_frame_at_or_after(self.starts, step_ms), 0, n_frames)
         i1 = np.clip(first_frame_at_or_after(self.ends(step_ms), step_ms), 0, n_frames)
-        for a, b, m in zip(i0, i1, self.ids):
+        for a, b, m in zip(i0.tolist(), i1.tolist(), self.ids.tolist()):
             if b > a:
                 out[a:b] = m
         return out
 
 
+def _mouth_id(ev: dict, path, where: str) -> int:
+    """The event's mouth as an id; two of mouth_id / mouth / mouth6 that disagree are an error."""
+    found = []
+    for key in MOUTH_KEYS:
+        if key not in ev:
+            continue
+        raw = ev[key]
+        if key == "mouth_id":
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw not in range(len(MOUTHS)):
+                raise ContractError(path, f"{where}.mouth_id",
+                                    f"expected a mouth_id from 0 to 5 (closed, a, i, u, e, o), got {describe(raw)}")
+            found.append((key, int(raw)))
+        else:
+            label = mouth_from_label(raw)
+            if label is None:
+                raise ContractError(path, f"{where}.{key}",
+                                    f"expected one of closed/close, a, i, u, e, o, got {describe(raw)}")
+            found.append((key, MOUTHS.index(label)))
+    if len({mid for _, mid in found}) > 1:
+        said = " but ".join(f"{k} says {MOUTHS[m]}" for k, m in found)
+        raise ContractError(path, where, f"the event's mouth keys disagree ({said})")
+    return found[0][1]
+
+
+def _mouth_step(doc, path) -> float | None:
+    if not isinstance(doc, dict):
+        return None
+    top = _positive_step(doc.get("step_ms"), path, "step_ms")
+    meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
+    inner = _positive_step(meta.get("step_ms"), path, "meta.step_ms")
+    if top is not None and inner is not None and top != inner:
+        raise ContractError(path, "step_ms", f"step_ms {top:g} and meta.step_ms {inner:g} disagree")
+    return top if top is not None else inner
+
+
 def parse_mouth(doc, path: Path | None) -> MouthTrack:
     validate(doc, "mouth_timeline", path, "mouth timeline")
-    events, shape = _events_list(doc, ("frames",), path, "mouth timeline")
-    key = _index_key(shape)
+    events, shape = _events_list(doc, ("frames", "timeline"), path, "mouth timeline")
     starts, durs, ids = [], [], []
     for i, ev in enumerate(events):
-        where = f"{key}[{i}]" if key else f"[{i}]"
+        where = _where(shape, i)
         starts.append(require_finite(ev["t_ms"], path, f"{where}.t_ms"))
         durs.append(require_finite(ev["dur_ms"], path, f"{where}.dur_ms") if "dur_ms" in ev else math.nan)
-        if "mouth_id" in ev:
-            mid = ev["mouth_id"]
-            if not 0 <= mid < len(MOUTHS):
-                raise ContractError(path, f"{where}.mouth_id",
-                                    f"expected a mouth_id from 0 to 5 (closed, a, i, u, e, o), got {mid}")
-        else:
-            label = mouth_from_label(ev["mouth"])
-            if label is None:
-                raise ContractError(path, f"{where}.mouth",
-                                    f"expected one of closed/close, a, i, u, e, o, got {json.dumps(ev['mouth'])}")
-            mid = MOUTHS.index(label)
-        ids.append(mid)
-    _check_sorted(starts, path, key)
+        ids.append(_mouth_id(ev, path, where))
+    _check_sorted(starts, path, _index_key(shape))
     wrapper = doc if isinstance(doc, dict) else {}
     return MouthTrack(path, doc, shape, np.asarray(starts, dtype=np.float64), np.asarray(durs, dtype=np.float64),
-                      np.asarray(ids, dtype=np.int8), step_ms=wrapper.get("step_ms"), audio=wrapper.get("audio"))
+                      np.asarray(ids, dtype=np.int8), step_ms=_mouth_step(doc, path), audio=wrapper.get("audio"))
 
 
 # --------------------------------------------------------------------------- expression
-def load_expression_map(override: dict | None = None) -> tuple[dict[str, str], float]:
-    """The emo_id -> label table of resources/expression_map.json, with a session's `emo_map` on top."""
+@dataclass(frozen=True)
+class EmoTables:
+    """emo_id -> label: the session's `emo_map` over the integer table (resources/expression_map.json)
+    and the production table for "<emotion>_<level>" ids (resources/emo_id_to_expression.yaml)."""
+    session: dict
+    integer: dict
+    production: dict
+    blink_ms: float
+
+    def label(self, raw) -> str | None:
+        if isinstance(raw, float) and raw.is_integer():
+            raw = int(raw)
+        key = str(raw)
+        if key in self.session:
+            return self.session[key]
+        if isinstance(raw, int) or re.fullmatch(r"[0-9]+", key):  # "2" is the integer id 2
+            k = str(int(key))
+            return self.session.get(k) or self.integer.get(k)
+        return self.production.get(key)                          # never read through the integer table
+
+
+@lru_cache(maxsize=1)
+def _shipped_tables() -> tuple[dict, dict, float]:
+    import yaml
     data = json.loads((RESOURCES / "expression_map.json").read_text(encoding="utf-8"))
-    table = {str(k): v for k, v in data["emo_map"].items()}
-    table.update({str(k): v for k, v in (override or {}).items()})
-    return table, float(data.get("blink_ms", 120))
+    prod = yaml.safe_load((RESOURCES / "emo_id_to_expression.yaml").read_text(encoding="utf-8")) or {}
+    return ({str(k): v for k, v in data["emo_map"].items()}, {str(k): str(v) for k, v in prod.items()},
+            float(data.get("blink_ms", 120)))
+
+
+def emo_tables(override: dict | None = None) -> EmoTables:
+    integer, production, blink_ms = _shipped_tables()
+    return EmoTables({str(k): v for k, v in (override or {}).items()}, integer, production, blink_ms)
 
 
 @dataclass
 class ExpressionEvent:
     t_ms: float
     dur_ms: float | None  # None: a change point
-    label: str | None     # None: an emo_id the map does not know (shown as the default)
+    label: str | None     # None: an emo_id no table knows (shown as the default)
     index: int            # position in the file's event list
 
 
@@ -246,9 +361,8 @@ class ExpressionTrack:
             elif label not in known:
                 if label not in seen:
                     seen.add(label)
-                    where = f"{self.shape}[{index}]" if self.shape != "array" else f"[{index}]"
-                    warnings.append(f"expression label '{label}' (first at {where}) is not in the atlas's "
-                                    f"expression_labels; shown as '{default}'")
+                    warnings.append(f"expression label '{shorten(label, 40)}' (first at {_where(self.shape, index)}) "
+                                    f"is not in the atlas's expression_labels; shown as '{default}'")
                 label = default
             a, b = np.clip(first_frame_at_or_after([start, end], step_ms), 0, n_frames)
             if b <= a:
@@ -265,11 +379,10 @@ class ExpressionTrack:
 def parse_expression(doc, path: Path | None, emo_map: dict | None = None) -> ExpressionTrack:
     validate(doc, "expression_timeline", path, "expression timeline")
     events_doc, shape = _events_list(doc, ("timeline",), path, "expression timeline")
-    key = _index_key(shape)
-    table, blink_ms = load_expression_map(emo_map)
-    events, times, warnings = [], [], []
+    tables = emo_tables(emo_map)
+    events, times, unknown = [], [], {}
     for i, ev in enumerate(events_doc):
-        where = f"{key}[{i}]" if key else f"[{i}]"
+        where = _where(shape, i)
         t = require_finite(ev["t_ms"], path, f"{where}.t_ms")
         times.append(t)
         dur = require_finite(ev["dur_ms"], path, f"{where}.dur_ms") if "dur_ms" in ev else None
@@ -278,16 +391,21 @@ def parse_expression(doc, path: Path | None, emo_map: dict | None = None) -> Exp
             continue
         # Legacy {t_ms, emo_id, blink}: emo_id is a change point, blink: 1 a blink overlay.
         if "emo_id" in ev:
-            raw = str(ev["emo_id"])
-            label = table.get(raw) or table.get(raw.split("_")[0])
+            label = tables.label(ev["emo_id"])
             if label is None:
-                warnings.append(f"{where}.emo_id {raw} is not in the expression map; shown as the default")
+                first, count = unknown.get(str(ev["emo_id"]), (where, 0))
+                unknown[str(ev["emo_id"])] = (first, count + 1)
             events.append(ExpressionEvent(t, dur, label, i))
         if ev.get("blink"):
-            events.append(ExpressionEvent(t, blink_ms, "blink", i))
-    _check_sorted(times, path, key)
+            events.append(ExpressionEvent(t, tables.blink_ms, "blink", i))
+    _check_sorted(times, path, _index_key(shape))
+    warnings = [f"emo_id {printable(shorten(json.dumps(k, ensure_ascii=False), 40))} (first at {first}, "
+                f"{count} event{'s' if count > 1 else ''}) is in neither emo_id table; read as the default"
+                for k, (first, count) in unknown.items()]
     wrapper = doc if isinstance(doc, dict) else {}
-    return ExpressionTrack(path, doc, shape, events, step_ms=wrapper.get("step_ms"), warnings=warnings)
+    step = wrapper.get("step_ms")
+    step = _positive_step(step, path, "step_ms") if step is not None else None
+    return ExpressionTrack(path, doc, shape, events, step_ms=step, warnings=warnings)
 
 
 def load_timeline(kind: str, path: Path, emo_map: dict | None = None):

@@ -3,18 +3,14 @@ from __future__ import annotations
 
 import difflib
 import os
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import cv2
-import numpy as np
-
-from render.views import rules_with_defaults
-from contracts.errors import ContractError, display_path
-from contracts.jsonfile import read_json, validate
+from contracts.errors import ContractError, display_path, printable, shorten
+from contracts.jsonfile import describe, read_json, require_finite, validate
 from contracts.timelines import MOUTHS, mouth_from_label
+from render.sprites import SPRITES, Sprite, png_size
+from render.views import rules_with_defaults
 
 DEFAULT_LABELS = ["normal", "smile", "angry", "sad", "blink"]
 
@@ -27,7 +23,7 @@ class Resolved:
     mouth: str
     expression_variant: bool     # True: drawn from an <expr>_<view>/ folder
     reasons: tuple[str, ...]     # () when the frame is not a fallback frame
-
+    missing: tuple[str, ...] = ()  # what was passed over, named: views, mouths, files
 
 @dataclass
 class Atlas:
@@ -47,7 +43,11 @@ class Atlas:
     def exists(self, rel: str) -> bool:
         hit = self._exists.get(rel)
         if hit is None:
-            hit = self._exists[rel] = (self.assets_dir / rel).is_file()
+            try:
+                hit = (self.assets_dir / rel).is_file()
+            except (OSError, ValueError):  # a name too long, a NUL byte: no such sprite
+                hit = False
+            self._exists[rel] = hit
         return hit
 
     def variant(self, expression: str, view: str, mouth: str) -> str:
@@ -63,142 +63,78 @@ class Atlas:
         return hit
 
     def _resolve(self, expression: str, view: str, mouth: str) -> Resolved:
+        """SPEC §6: walk the candidates; one reason per candidate passed over (each reason once),
+        plus expression_missing when a base is drawn where the variant was wanted."""
         fv, fm = self.fallback_view, self.fallback_mouth
         wants_variant = expression != self.default
-        chain = [(view, mouth), (view, fm), (fv, mouth), (fv, fm)]
-        for v, m in dict.fromkeys(chain):  # ordered, without repeats
-            if m not in self.views.get(v, {}):
+        reasons: dict[str, None] = {}
+        missing: dict[str, None] = {}
+        for v, m in dict.fromkeys([(view, mouth), (view, fm), (fv, mouth), (fv, fm)]):  # ordered, no repeats
+            if v not in self.views:
+                reasons["view_missing"] = None
+                missing[f"view {v} is not in the atlas"] = None
+                continue
+            if m not in self.views[v]:
+                reasons["mouth_missing"] = None
+                missing[f"view {v} lists no '{m}' mouth"] = None
                 continue
             tries = ([(self.variant(expression, v, m), True)] if wants_variant else []) + [(self.views[v][m], False)]
             for rel, is_variant in tries:
                 if self.exists(rel):
-                    reasons = []
-                    if v != view:
-                        reasons.append("view_missing")
-                    if m != mouth:
-                        reasons.append("mouth_missing")
                     if wants_variant and not is_variant:
-                        reasons.append("expression_missing")
-                    return Resolved(rel, v, m, is_variant, tuple(reasons))
+                        reasons["expression_missing"] = None
+                        missing[f"{tries[0][0]} is missing"] = None
+                    return Resolved(rel, v, m, is_variant, tuple(reasons), tuple(missing))
+            reasons["sprite_missing"] = None
+            base = self.views[v][m]
+            missing[f"{base} is missing{self.hint(base)}"] = None
         raise AssertionError("the fallback sprite is checked at load time")  # pragma: no cover
 
+    def hint(self, rel: str) -> str:
+        """' (did you mean …?)' when a file with a close name exists beside a missing one."""
+        return _did_you_mean(self.assets_dir, rel, self.listed())
+
+    def listed(self) -> set[str]:
+        return {r for ms in self.views.values() for r in ms.values()}
+
+    def sprite_sizes(self) -> dict[str, dict[tuple[int, int], str]]:
+        """Per view, each (w, h) its existing PNG sprites have (bases and expression variants), with one
+        file of that size: production trees mix 720 and 1080 px sprites within a view."""
+        out: dict[str, dict[tuple[int, int], str]] = {}
+        variants = [e for e in self.labels if e != self.default]
+        for v, mouths in self.views.items():
+            sizes: dict[tuple[int, int], str] = {}
+            for m, rel in mouths.items():
+                for r in [rel] + [self.variant(e, v, m) for e in variants]:
+                    if self.exists(r):
+                        size = png_size(str(self.assets_dir / r))
+                        if size is not None:
+                            sizes.setdefault(size, r)
+            out[v] = sizes
+        return out
+
     # ---------------------------------------------------------------- pixels
-    def sprite(self, rel: str) -> "Sprite":
-        return _load_sprite(str(self.assets_dir / rel))
-
-
-class Sprite:
-    """A decoded BGRA sprite, stored as the crop of its visible pixels.
-
-    For resampling it also offers a premultiplied 16-bit version of the crop: colour * alpha
-    (0..65025) and alpha * 255, exact, so bilinear blends have no fringes and no 8-bit loss. That
-    version is derived on demand and kept while memory allows (see SpriteCache).
-    """
-
-    def __init__(self, bgra: np.ndarray):
-        self.h, self.w = bgra.shape[:2]
-        x0, y0, cw, ch = cv2.boundingRect(cv2.extractChannel(bgra, 3))  # box of the visible pixels
-        if cw == 0 or ch == 0:
-            x0, y0, cw, ch = 0, 0, 1, 1
-        self.offset = (x0, y0)
-        self.crop = np.ascontiguousarray(bgra[y0:y0 + ch, x0:x0 + cw])
-        # invisible pixels may still carry colour; the exact copy at identity must keep it
-        outside = (bgra[:y0].any() or bgra[y0 + ch:].any() or bgra[y0:y0 + ch, :x0].any()
-                   or bgra[y0:y0 + ch, x0 + cw:].any())
-        self.full = bgra if outside else None
-        self._premult = None
-
-    @property
-    def nbytes(self) -> int:
-        extra = self.full.nbytes if self.full is not None else 0
-        return self.crop.nbytes + extra + (self._premult.nbytes if self._premult is not None else 0)
-
-    def premultiplied(self):
-        """(premultiplied uint16 crop, (x0, y0) of the crop in the sprite)."""
-        p = self._premult
-        if p is None:
-            a = cv2.extractChannel(self.crop, 3)
-            opaque = np.full(a.shape, 255, np.uint8)
-            p = self._premult = cv2.multiply(self.crop, cv2.merge([a, a, a, opaque]), dtype=cv2.CV_16U)
-        return p, self.offset
-
-    def drop_premultiplied(self) -> int:
-        freed = self._premult.nbytes if self._premult is not None else 0
-        self._premult = None
-        return freed
-
-
-class SpriteCache:
-    """Decoded sprites, bounded in bytes: over budget, the least recently used first lose their
-    premultiplied copy, then are dropped. Shared by every session of the process."""
-
-    def __init__(self, budget_bytes: int = 640 << 20):
-        self.budget = budget_bytes
-        self._items: OrderedDict[str, Sprite] = OrderedDict()
-        self._lock = threading.Lock()
-        self._checked = 0  # cache hits since the last size check
-
-    def get(self, path: str) -> Sprite:
-        with self._lock:
-            hit = self._items.get(path)
-            if hit is not None:
-                self._items.move_to_end(path)
-                self._checked += 1
-                if self._checked >= 64:  # premultiplied copies grow on hits: check now and then
-                    self._trim()
-                return hit
-        sprite = _decode_sprite(path)  # outside the lock: decoding is slow, threads may decode others
-        with self._lock:
-            self._items[path] = sprite
-            self._trim()
-        return sprite
-
-    def _trim(self) -> None:
-        self._checked = 0
-        total = sum(s.nbytes for s in self._items.values())
-        if total <= self.budget:
-            return
-        for sprite in list(self._items.values())[:-1]:  # premultiplied copies first, oldest first
-            total -= sprite.drop_premultiplied()
-            if total <= self.budget:
-                return
-        while total > self.budget and len(self._items) > 1:
-            _, old = self._items.popitem(last=False)
-            total -= old.nbytes
-
-
-SPRITES = SpriteCache()
-
-
-def _load_sprite(path: str) -> Sprite:
-    return SPRITES.get(path)
-
-
-def _decode_sprite(path: str) -> Sprite:
-    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise ContractError(path, "", "the sprite cannot be decoded as an image")
-    if img.dtype != np.uint8:
-        img = (img / 257).astype(np.uint8) if img.dtype == np.uint16 else img.astype(np.uint8)
-    if img.ndim == 2:
-        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGRA)
-    elif img.shape[2] == 3:
-        img = cv2.cvtColor(img, cv2.COLOR_BGR2BGRA)
-    return Sprite(np.ascontiguousarray(img))
+    def sprite(self, rel: str) -> Sprite:
+        return SPRITES.get(str(self.assets_dir / rel))
 
 
 def _is_view(value) -> bool:
     return isinstance(value, dict) and any(mouth_from_label(k) == "closed" for k in value)
 
 
-def _did_you_mean(assets_dir: Path, rel: str) -> str:
+def _did_you_mean(assets_dir: Path, rel: str, listed: set[str] = frozenset()) -> str:
+    """A close name in the same folder that the atlas does not list itself (mouth_closed.png for
+    mouth_close.png; never mouth_o.png for a missing mouth_u.png)."""
     folder = (assets_dir / rel).parent
     try:
         names = os.listdir(folder)
     except OSError:
         return ""
-    close = difflib.get_close_matches(PurePosixPath(rel).name, names, n=1, cutoff=0.6)
-    return f" (did you mean {PurePosixPath(rel).parent / close[0]}?)" if close else ""
+    name = PurePosixPath(rel).name
+    parent = PurePosixPath(rel).parent
+    names = [n for n in names if n != name and str(parent / n) not in listed]
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    return f" (did you mean {printable(str(parent / close[0]))}?)" if close else ""
 
 
 def load_atlas(path: str | Path, assets_dir: str | Path | None = None) -> Atlas:
@@ -216,9 +152,10 @@ def load_atlas(path: str | Path, assets_dir: str | Path | None = None) -> Atlas:
         for label, rel in mapping.items():
             mouth = mouth_from_label(label)
             if mouth is None:
-                raise ContractError(path, f"{where}.{label}", f"unknown mouth label; expected one of {', '.join(MOUTHS)} (or close)")
+                raise ContractError(path, f"{where}.{shorten(label, 40)}",
+                                    f"unknown mouth label; expected one of {', '.join(MOUTHS)} (or close)")
             if not isinstance(rel, str):
-                raise ContractError(path, f"{where}.{label}", "expected a sprite path string")
+                raise ContractError(path, f"{where}.{shorten(label, 40)}", "expected a sprite path string")
             clean[mouth] = rel
         views[name] = clean
     if not views:
@@ -228,11 +165,14 @@ def load_atlas(path: str | Path, assets_dir: str | Path | None = None) -> Atlas:
     fallback_view = fb.get("view", "front")
     fallback_mouth = mouth_from_label(fb.get("mouth", "closed"))
     if fallback_mouth is None:
-        raise ContractError(path, "fallback.mouth", f"unknown mouth label {fb.get('mouth')!r}")
+        raise ContractError(path, "fallback.mouth", f"unknown mouth label {describe(fb.get('mouth'))}")
     labels = list(doc.get("expression_labels", DEFAULT_LABELS))
     default = doc.get("expression_default", "normal")
     if default not in labels:
-        raise ContractError(path, "expression_default", f"'{default}' is not one of expression_labels {labels}")
+        raise ContractError(path, "expression_default",
+                            f"{describe(default)} is not one of expression_labels {describe(labels)}")
+    for key, value in (doc.get("view_rules") or {}).items():
+        require_finite(value, path, f"view_rules.{key}")
 
     base = Path(assets_dir) if assets_dir else path.parent
     atlas = Atlas(path, base, views, rules_with_defaults(doc.get("view_rules")), fallback_view,
@@ -248,9 +188,9 @@ def load_atlas(path: str | Path, assets_dir: str | Path | None = None) -> Atlas:
     fb_rel = views[fallback_view][fallback_mouth]
     if not atlas.exists(fb_rel):
         raise ContractError(path, "fallback", f"the fallback sprite {fb_rel} ({fallback_view}/{fallback_mouth}) "
-                                              f"is missing under {display_path(base)}{_did_you_mean(base, fb_rel)}")
+                                              f"is missing under {display_path(base)}{atlas.hint(fb_rel)}")
     for (v, m, rel), ok in zip(listed, present):
         if not ok:
-            atlas.warnings.append(f"sprite {rel} ({v}/{m}) is missing{_did_you_mean(base, rel)}; "
+            atlas.warnings.append(f"sprite {rel} ({v}/{m}) is missing{atlas.hint(rel)}; "
                                   f"frames that need it are fallback frames")
     return atlas

@@ -23,8 +23,8 @@ def rules_with_defaults(raw: dict | None) -> dict[str, float]:
     return rules
 
 
-def select_views(yaw, pitch, rules: dict[str, float], available) -> np.ndarray:
-    """View name per frame from raw yaw/pitch (degrees; pitch < 0 is up, yaw < 0 is left).
+def select_view_ids(yaw, pitch, rules: dict[str, float], available) -> np.ndarray:
+    """Index into VIEWS per frame from raw yaw/pitch (degrees; pitch < 0 is up, yaw < 0 is left).
 
     1. a diagonal when |yaw| and |pitch| are inside the diagonal band and the atlas has it;
     2. else pitch wins when |pitch| >= |yaw|; 3. else yaw.
@@ -33,20 +33,27 @@ def select_views(yaw, pitch, rules: dict[str, float], available) -> np.ndarray:
     pitch = np.atleast_1d(np.asarray(pitch, dtype=np.float64))
     ay, ap = np.abs(yaw), np.abs(pitch)
     r = rules
+    v = {name: np.int16(i) for i, name in enumerate(VIEWS)}
     pitch_view = np.select(
         [pitch <= r["up15_max_pitch_deg"], pitch <= r["up7_max_pitch_deg"],
          pitch >= r["down15_min_pitch_deg"], pitch >= r["down7_min_pitch_deg"]],
-        ["up15", "up7", "down15", "down7"], "front")
+        [v["up15"], v["up7"], v["down15"], v["down7"]], v["front"])
     yaw_view = np.select(
         [yaw <= r["left30_max_yaw_deg"], yaw <= r["left15_max_yaw_deg"],
          yaw >= r["right30_min_yaw_deg"], yaw >= r["right15_min_yaw_deg"]],
-        ["left30", "left15", "right30", "right15"], "front")
-    out = np.where(ap >= ay, pitch_view, yaw_view).astype(object)
+        [v["left30"], v["left15"], v["right30"], v["right15"]], v["front"])
+    out = np.where(ap >= ay, pitch_view, yaw_view).astype(np.int16)
 
     in_band = ((r["diag_yaw_min_deg"] <= ay) & (ay < r["diag_yaw_max_deg"])
                & (r["diag_pitch_min_deg"] <= ap) & (ap < r["diag_pitch_max_deg"]))
-    diag = np.char.add(np.where(yaw < 0, "left15", "right15"), np.where(pitch < 0, "_up7", "_down7"))
-    has = np.isin(diag, list(available))
-    take = in_band & has
+    # DIAGONALS order: left15_up7, left15_down7, right15_up7, right15_down7
+    diag = (9 + 2 * (yaw >= 0) + (pitch >= 0)).astype(np.int16)
+    has = np.array([name in available for name in DIAGONALS])
+    take = in_band & has[diag - 9]
     out[take] = diag[take]
     return out
+
+
+def select_views(yaw, pitch, rules: dict[str, float], available) -> np.ndarray:
+    """View name per frame (see select_view_ids)."""
+    return np.asarray(VIEWS, dtype=object)[select_view_ids(yaw, pitch, rules, available)]

@@ -12,7 +12,7 @@ import numpy as np
 
 from render.atlas import Atlas, Resolved, load_atlas
 from render.compositor import clamp_pose, compose
-from render.views import VIEWS, select_views
+from render.views import VIEWS, select_view_ids
 from contracts.session import Overrides, RenderSettings, Session, load_session
 from contracts.timelines import MOUTHS, frame_times
 
@@ -46,7 +46,7 @@ class FramePlan:
         return {"frame": i, "t_ms": float(self.t_ms[i]), "view": VIEWS[self.view[i]],
                 "expression": self.labels[self.expression[i]], "mouth": MOUTHS[self.mouth[i]],
                 "sprite": r.sprite, "fallback": "|".join(r.reasons), "yaw_deg": yaw, "pitch_deg": pitch,
-                "roll_deg": roll, "scale": scale, "tx": tx, "ty": ty}
+                "roll_deg": roll, "scale": scale, "tx": tx, "ty": ty, "missing": list(r.missing)}
 
 
 def build_plan(session: Session, atlas: Atlas) -> FramePlan:
@@ -62,8 +62,7 @@ def build_plan(session: Session, atlas: Atlas) -> FramePlan:
         expression, warnings = session.expression.sample(n, step, atlas.labels, atlas.default)
     else:
         expression = np.full(n, atlas.labels.index(atlas.default), np.int16)
-    view_names = select_views(raw[:, 0], raw[:, 1], atlas.rules, atlas.views.keys())
-    view = np.array([VIEWS.index(v) for v in view_names], dtype=np.int16) if n else np.zeros(0, np.int16)
+    view = select_view_ids(raw[:, 0], raw[:, 1], atlas.rules, atlas.views.keys())
 
     # Resolve each distinct (expression, view, mouth) once.
     code = (expression.astype(np.int64) * len(VIEWS) + view) * len(MOUTHS) + mouth
@@ -93,7 +92,48 @@ class Project:
 
     @property
     def warnings(self) -> list[str]:
-        return [*self.session.warnings, *self.atlas.warnings, *self.plan.warnings]
+        return [*self.session.warnings, *self.atlas.warnings, *self.plan.warnings, *self.size_warnings()]
+
+    def size_warnings(self) -> list[str]:
+        """Sprites of different sizes within a view make the face jump in size between mouth shapes,
+        unless render.target_h_ratio sizes every sprite to the canvas."""
+        if self.session.render.target_h_ratio is not None:
+            return []
+        out = []
+        for view, sizes in self.atlas.sprite_sizes().items():
+            if len(sizes) > 1:
+                shown = ", ".join(f"{w}x{h} ({rel})" for (w, h), rel in list(sizes.items())[:3])
+                out.append(f"view {view} mixes sprite sizes {shown}: the face changes size between sprites; "
+                           f"set render.target_h_ratio in the session to draw them at one height")
+        return out
+
+    def sprites_used(self) -> list[tuple[str, int]]:
+        """(sprite, first frame that draws it) for every sprite the plan draws, in order of first use."""
+        plan = self.plan
+        used, first = np.unique(plan.sprite, return_index=True)
+        order = np.argsort(first)
+        return [(plan.resolved[int(used[k])].sprite, int(first[k])) for k in order]
+
+    def check_sprites(self, workers: int = 2) -> None:
+        """Decode every sprite the session draws (SPEC §12: `validate` rejects what `export` would);
+        ContractError naming the first one that cannot be used and a frame that needs it."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from render.sprites import decode_sprite
+        from contracts.errors import ContractError
+        base = self.atlas.assets_dir
+
+        def check(item):
+            rel, frame = item
+            try:
+                decode_sprite(str(base / rel))  # decoded and dropped: checking must not fill memory
+            except ContractError as err:
+                return ContractError(base / rel, "", f"{err.expected} (frame {frame} draws it)")
+            return None
+        with ThreadPoolExecutor(max_workers=workers) as pool:  # OpenCV decodes without the GIL
+            for err in pool.map(check, self.sprites_used()):
+                if err is not None:
+                    raise err
 
     def render_frame(self, i: int, out=None) -> np.ndarray:
         plan = self.plan  # one snapshot: an edit may replace the plan while a worker renders
@@ -103,12 +143,11 @@ class Project:
 
     def warm_sprites(self, cancel=None) -> int:
         """Decode the sprites the plan uses, in order of first use, so scrubbing finds them cached."""
-        used, first = np.unique(self.plan.sprite, return_index=True)
         done = 0
-        for k in np.argsort(first):
+        for rel, _ in self.sprites_used():
             if cancel is not None and cancel.is_set():
                 break
-            self.atlas.sprite(self.plan.resolved[int(used[k])].sprite).premultiplied()
+            self.atlas.sprite(rel).premultiplied()
             done += 1
         return done
 
@@ -117,8 +156,12 @@ class Project:
         self.plan = build_plan(self.session, self.atlas)
 
 
-def open_project(session_path: str | Path, overrides: Overrides | None = None) -> Project:
+def open_project(session_path: str | Path, overrides: Overrides | None = None,
+                 check_sprites: bool = False) -> Project:
+    """Load a session, its atlas and its frame plan; with `check_sprites`, also decode every sprite drawn."""
     session = load_session(session_path, overrides)
-    assets = session.assets_dir
-    atlas = load_atlas(session.atlas_path, assets)
-    return Project(session, atlas, build_plan(session, atlas))
+    atlas = load_atlas(session.atlas_path, session.assets_dir)
+    project = Project(session, atlas, build_plan(session, atlas))
+    if check_sprites:
+        project.check_sprites()
+    return project

@@ -64,10 +64,12 @@ def test_s6_expression_missing_falls_back_to_base(tmp_path):
     assert r.sprite == "left30/mouth_e.png" and r.reasons == ("expression_missing",)
 
 
-def test_s6_mouth_missing_keeps_view_and_expression(tmp_path):
+def test_s6_sprite_missing_keeps_view_and_expression(tmp_path):
+    """v0.2: a listed file missing on disk (base and variant) is sprite_missing, not mouth_missing."""
     atlas = make_atlas(tmp_path, skip=("right15/mouth_u.png", "blink_right15/mouth_u.png"))
     r = load_atlas(atlas).resolve("blink", "right15", "u")
-    assert r.sprite == "blink_right15/mouth_close.png" and r.reasons == ("mouth_missing",)
+    assert r.sprite == "blink_right15/mouth_close.png" and r.reasons == ("sprite_missing",)
+    assert r.missing == ("right15/mouth_u.png is missing",)
 
 
 def test_s6_mouth_not_listed_in_view(tmp_path):
@@ -90,8 +92,8 @@ def test_s6_full_chain_to_fallback_view_and_mouth(tmp_path):
     skip = ("smile_left30/mouth_a.png", "left30/mouth_a.png", "smile_left30/mouth_close.png",
             "left30/mouth_close.png", "smile_front/mouth_a.png", "front/mouth_a.png", "smile_front/mouth_close.png")
     r = load_atlas(make_atlas(tmp_path, skip=skip)).resolve("smile", "left30", "a")
-    assert r.sprite == "front/mouth_close.png"
-    assert set(r.reasons) == {"view_missing", "mouth_missing", "expression_missing"}
+    assert r.sprite == "front/mouth_close.png"  # every candidate before it was listed but had no file
+    assert set(r.reasons) == {"sprite_missing", "expression_missing"}
 
 
 def test_s6_missing_fallback_sprite_is_an_error(tmp_path):
@@ -160,4 +162,5 @@ def test_s6_production_atlas_opens_unchanged_with_hints(tmp_path):
     assert len(a.views) == 13 and a.rules["diag_yaw_max_deg"] == 22
     assert any("did you mean left30/mouth_closed.png" in w for w in a.warnings)
     r = a.resolve("blink", "left30", "closed")  # the misnamed file is not guessed: fallback, reported
-    assert r.sprite == "blink_front/mouth_close.png" and r.reasons == ("view_missing",)
+    assert r.sprite == "blink_front/mouth_close.png" and r.reasons == ("sprite_missing",)
+    assert r.missing == ("left30/mouth_close.png is missing (did you mean left30/mouth_closed.png?)",)

@@ -32,15 +32,15 @@ def test_production_samples_validate(name, file):
 CASES = [
     ("pose_timeline", [{"t_ms": 0, "yaw": 1}], True),
     ("pose_timeline", [{"t_ms": "0"}], False),
-    ("pose_timeline", {"meta": {}, "frames": []}, False),
+    ("pose_timeline", {"meta": {}, "frames": []}, True),  # v0.2: a warning, not an error
     ("pose_timeline", {"meta": {"interpolation": "cubic"}, "frames": [{"t_ms": 0}]}, False),
     ("mouth_timeline", {"frames": [{"t_ms": 0, "mouth": "a"}]}, True),
     ("mouth_timeline", {"frames": [{"t_ms": 0}]}, False),
-    ("mouth_timeline", [{"t_ms": 0, "mouth_id": 1.5}], False),
+    ("mouth_timeline", [{"t_ms": 0, "mouth_id": "1"}], False),
     ("expression_timeline", [{"t_ms": 0, "emo_id": "1_2", "blink": 1}], True),
     ("expression_timeline", {"timeline": [{"t_ms": 0, "dur_ms": -5, "expression": "blink"}]}, False),
     ("session_a", {"schema_version": "runtime_session_v0.1", "session_id": "s", "inputs": {"pose_timeline": "p"},
-                   "render": {"canvas_w": 0}}, False),
+                   "render": {"canvas_w": "wide"}}, False),
     ("session_b", {"schema_version": "session_runtime_v0.1", "session_id": "s", "pose_timeline": "p",
                    "emo_map": {"1": "smile"}}, True),
     ("atlas", {"views": {"front": {"closed": 3}}}, False),

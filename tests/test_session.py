@@ -68,7 +68,7 @@ def test_s1_no_audio_ms_and_no_wav_is_an_error(tmp_path):
 
 
 def test_s1_step_ms_not_positive_is_an_error(tmp_path):
-    with pytest.raises(ContractError, match="step_ms must be a positive number"):
+    with pytest.raises(ContractError, match="step_ms must be from 1 to 1000"):
         load_session(make_session(tmp_path, step_ms=0))
 
 

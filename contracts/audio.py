@@ -1,0 +1,83 @@
+"""The session WAV (SPEC §1, §12): what counts as usable audio, its length, and reading it as mono.
+
+Usable: a readable PCM or float WAV (RIFF, RF64, W64), any channel count (mixed to mono),
+8 kHz to 384 kHz, at least one sample. Reading streams in blocks, so an hour of stereo never
+sits in memory twice.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import soundfile
+
+from contracts.errors import ContractError, shorten
+from contracts.jsonfile import file_problem
+
+RATE_RANGE = (8000, 384000)
+CONTAINERS = {"WAV", "WAVEX", "RF64", "W64"}
+SUBTYPES = {"PCM_U8", "PCM_S8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"}
+BLOCK_FRAMES = 1 << 18
+
+
+@dataclass(frozen=True)
+class WavInfo:
+    path: Path
+    frames: int
+    sample_rate: int
+    channels: int
+
+    @property
+    def length_ms(self) -> int:
+        """floor(samples * 1000 / sample_rate + 0.5) (SPEC §1)."""
+        return int(math.floor(self.frames * 1000 / self.sample_rate + 0.5))
+
+
+def wav_info(path: Path) -> WavInfo:
+    """Check that `path` is usable session audio; ContractError naming the file otherwise."""
+    problem = file_problem(path)
+    if problem is not None:
+        raise ContractError(path, "", f"the audio file {problem}")
+    try:
+        info = soundfile.info(str(path))
+    except Exception as exc:  # libsndfile reports unreadable files with its own error types
+        raise ContractError(path, "", f"the audio file cannot be read as a WAV ({shorten(str(exc), 80)})") from None
+    if info.format not in CONTAINERS or info.subtype not in SUBTYPES:
+        raise ContractError(path, "", f"expected a PCM or float WAV, got {info.format} {info.subtype}")
+    if not RATE_RANGE[0] <= info.samplerate <= RATE_RANGE[1]:
+        raise ContractError(path, "", f"the sample rate {info.samplerate} Hz is outside 8000 to 384000 Hz")
+    if info.frames < 1 or info.channels < 1:
+        raise ContractError(path, "", "the WAV holds no samples")
+    return WavInfo(Path(path), int(info.frames), int(info.samplerate), int(info.channels))
+
+
+def mono_blocks(path: Path, block: int = BLOCK_FRAMES, start: int = 0, stop: int | None = None
+                ) -> Iterator[np.ndarray]:
+    """The WAV as consecutive mono float32 blocks (channels averaged)."""
+    try:
+        with soundfile.SoundFile(str(path)) as f:
+            if start:
+                f.seek(start)
+            left = (f.frames if stop is None else min(stop, f.frames)) - start
+            while left > 0:
+                data = f.read(min(block, left), dtype="float32", always_2d=True)
+                if not len(data):
+                    return
+                left -= len(data)
+                yield data[:, 0].copy() if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float32)
+    except (RuntimeError, soundfile.LibsndfileError) as exc:
+        raise ContractError(path, "", f"the audio file cannot be decoded ({shorten(str(exc), 80)})") from None
+
+
+def read_mono(path: Path) -> tuple[np.ndarray, int]:
+    """The whole WAV as mono float32 and its sample rate."""
+    info = wav_info(path)
+    out = np.empty(info.frames, np.float32)
+    at = 0
+    for blk in mono_blocks(path):
+        out[at:at + len(blk)] = blk
+        at += len(blk)
+    return out[:at], info.sample_rate
