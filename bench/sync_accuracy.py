@@ -20,6 +20,7 @@ import soundfile
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from contracts.audio import AudioSource  # noqa: E402
 from studio.qa.sync import load_policy, score  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "sync"
@@ -57,7 +58,7 @@ def main() -> None:
         x, sr, meta = load(nm)
         cells = []
         for s in SHIFTS:
-            r = score(x, sr, truth_track(meta["mouth_spans"], meta["audio_ms"], s), STEP, meta["audio_ms"], pol)
+            r = score(AudioSource.of(x, sr), truth_track(meta["mouth_spans"], meta["audio_ms"], s), STEP, meta["audio_ms"], pol)
             err = r.offset_ms - s
             ok = abs(err) <= 40 and r.confident
             hits += ok
@@ -75,14 +76,14 @@ def main() -> None:
                 sh.append((t, t + b - a, mid))
                 t += b - a
             for m in (truth_track(sh, meta["audio_ms"]), np.repeat(rng.integers(0, 6, n // 4 + 1), 4)[:n].astype(np.int8)):
-                r = score(x, sr, m, STEP, meta["audio_ms"], pol)
+                r = score(AudioSource.of(x, sr), m, STEP, meta["audio_ms"], pol)
                 wrong_total += 1
                 wrong_flagged += (not r.confident) or r.verdict != "pass"
         # inject open mouth into the leading and trailing silence
         m = truth_track(meta["mouth_spans"], meta["audio_ms"])
         m[1:6] = 1
         m[-7:-2] = 5
-        r = score(x, sr, m, STEP, meta["audio_ms"], pol)
+        r = score(AudioSource.of(x, sr), m, STEP, meta["audio_ms"], pol)
         for a, b in ((40, 240), (meta["audio_ms"] - 280, meta["audio_ms"] - 80)):
             injected += 1
             found += any(s0 <= a + 40 and s1 >= b - 40 for s0, s1 in r.open_in_silence_spans)

@@ -81,3 +81,42 @@ def read_mono(path: Path) -> tuple[np.ndarray, int]:
         out[at:at + len(blk)] = blk
         at += len(blk)
     return out[:at], info.sample_rate
+
+
+class AudioSource:
+    """Mono audio that can be read by sample range without holding the whole file: a decoded array
+    (the studio already has one) or a WAV read on demand (the CLI; an hour stays out of memory)."""
+
+    def __init__(self, samples: np.ndarray | None = None, sample_rate: int = 0, path: Path | None = None):
+        if samples is None and path is None:
+            raise ValueError("an AudioSource needs samples or a path")
+        self.samples, self.path = samples, path
+        if samples is not None:
+            self.sample_rate, self.frames = int(sample_rate), len(samples)
+        else:
+            info = wav_info(path)
+            self.sample_rate, self.frames = info.sample_rate, info.frames
+
+    @classmethod
+    def of(cls, samples: np.ndarray, sample_rate: int) -> "AudioSource":
+        return cls(np.asarray(samples, np.float32), sample_rate)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Samples [start, stop) as float32, zero outside the audio."""
+        out = np.zeros(max(0, stop - start), np.float32)
+        a, b = max(start, 0), min(stop, self.frames)
+        if b <= a:
+            return out
+        if self.samples is not None:
+            out[a - start:b - start] = self.samples[a:b]
+        else:
+            at = a - start
+            for blk in mono_blocks(self.path, start=a, stop=b):
+                out[at:at + len(blk)] = blk
+                at += len(blk)
+        return out
+
+    def chunks(self, size: int) -> Iterator[tuple[int, np.ndarray]]:
+        """(start sample, samples) in consecutive chunks of `size` samples."""
+        for a in range(0, self.frames, size):
+            yield a, self.read(a, min(a + size, self.frames))

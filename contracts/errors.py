@@ -91,8 +91,8 @@ class OutputError(Exception):
 
 def os_reason(exc: OSError) -> str:
     """'permission denied', 'no space left on device' …: the OS's words, lower case, no path."""
-    text = exc.strerror or exc.__class__.__name__
-    return text[:1].lower() + text[1:]
+    text = exc.strerror or str(exc) or exc.__class__.__name__
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
 def format_index_path(parts) -> str:

@@ -1,4 +1,9 @@
-"""Command line (SPEC §11): the studio, `export`, `validate`, `score`, with the contract's exit codes."""
+"""Command line (SPEC §11): the studio, `export`, `validate`, `score`, `align`, with the contract's exit codes.
+
+0 ok · 2 invalid input (one sentence, nothing written) · 3 rendered but not accepted ·
+4 the output cannot be written (names the path) · 1 an internal error (a bug: LIPSYNC_DEBUG=1
+shows the traceback). Every line printed is escaped and at most 400 characters.
+"""
 from __future__ import annotations
 
 import argparse
@@ -9,11 +14,11 @@ import time
 import traceback
 from pathlib import Path
 
-from contracts.errors import ContractError
+from contracts.errors import MAX_MESSAGE, ContractError, OutputError, printable, shorten
 
-EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_REJECTED = 0, 1, 2, 3
+EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_REJECTED, EXIT_OUTPUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 DEMO_SESSION = Path(__file__).resolve().parent.parent / "assets_min" / "demo" / "session.json"
-COMMANDS = ("export", "validate", "score")
+COMMANDS = ("export", "validate", "score", "align")
 
 
 def wants_studio(argv: list[str]) -> bool:
@@ -21,24 +26,45 @@ def wants_studio(argv: list[str]) -> bool:
     return not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-"))
 
 
+def say(text: str, stream=None) -> None:
+    """One line to the user: escaped, at most 400 characters."""
+    print(shorten(printable(text), MAX_MESSAGE), file=stream or sys.stdout, flush=True)
+
+
+def warn(text: str) -> None:
+    say(f"warning: {text}", sys.stderr)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # usage errors are invalid input: one line, exit 2
-        self.exit(EXIT_INVALID, f"{self.prog}: error: {message} (see --help)\n")
+        say(f"{self.prog}: error: {message} (see --help)", sys.stderr)
+        self.exit(EXIT_INVALID)
 
 
 def _canvas(text: str) -> tuple[int, int]:
     try:
-        w, h = (int(v) for v in text.lower().split("x"))
-        if w > 0 and h > 0:
-            return w, h
+        w, h = (float(v) for v in text.lower().split("x"))
+        if w.is_integer() and h.is_integer():
+            return int(w), int(h)
+    except (ValueError, OverflowError):
+        pass
+    raise argparse.ArgumentTypeError(f"--canvas expects WxH with whole numbers (e.g. 720x720), "
+                                     f"got {shorten(printable(text), 40)!r}")
+
+
+def _workers(text: str) -> int:
+    try:
+        n = int(text)
+        if 1 <= n <= 64:
+            return n
     except ValueError:
         pass
-    raise argparse.ArgumentTypeError(f"--canvas expects WxH with positive integers (e.g. 720x720), got {text!r}")
+    raise argparse.ArgumentTypeError(f"--workers expects a whole number from 1 to 64, got {shorten(printable(text), 20)!r}")
 
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="main.py", description="Lip-sync Studio: the studio (no command) or a headless command.")
-    sub = p.add_subparsers(dest="command")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     def session_args(sp):
         sp.add_argument("session", type=Path, help="session.json")
@@ -52,14 +78,23 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", type=Path, default=Path("out/fg"), help="output folder (default out/fg)")
     ex.add_argument("--mp4", action="store_true", help="also write a debug MP4 with the audio muxed in")
     ex.add_argument("--allow-fallback", action="store_true", help="exit 0 even when fallback frames are the only failure")
-    ex.add_argument("--workers", type=int, default=None, help="render threads (default: CPU count, at most 4)")
+    ex.add_argument("--workers", type=_workers, default=None, help="worker processes (default: CPU count, at most 4)")
     va = sub.add_parser("validate", help="run every contract check")
     session_args(va)
     va.add_argument("--json", action="store_true", help="print one JSON object")
-    sc = sub.add_parser("score", help="A/V sync report (exit 3 on fail)")
+    sc = sub.add_parser("score", help="A/V sync report (exit 3 on fail, 2 without audio)")
     session_args(sc)
     sc.add_argument("--json", action="store_true", help="print one JSON object")
     sc.add_argument("--policy", type=Path, help="sync policy JSON overriding resources/sync_policy.json")
+    al = sub.add_parser("align", help="write a mouth timeline from the audio (and the text)")
+    al.add_argument("source", type=Path, help="AUDIO.wav or SESSION.json")
+    text = al.add_mutually_exclusive_group()
+    text.add_argument("--text", help="what was said (kana/kanji or English words)")
+    text.add_argument("--text-file", type=Path, help="a UTF-8 file holding what was said")
+    al.add_argument("--lang", choices=("ja", "en"), default=None, help="language of the speech (default ja)")
+    al.add_argument("--step-ms", type=float, default=None, help="frame step in ms (default: the session's, else 40)")
+    al.add_argument("--out", type=Path, default=None, help="output file (default mouth_timeline.json beside the input)")
+    al.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 
 
@@ -84,37 +119,31 @@ def _progress_printer():
 def cmd_export(args) -> int:
     from studio.export.fg import ExportOptions, export_fg
     from studio.plan import open_project
-    project = open_project(args.session, _overrides(args))
+    from studio.qa.sync import sync_for_report
+    project = open_project(args.session, _overrides(args), check_sprites=True)  # exit 2 before writing
     opts = ExportOptions(out_dir=args.out, allow_fallback=args.allow_fallback, mp4=args.mp4)
     if args.workers:
-        opts.workers = max(1, args.workers)
-    sync = _sync_or_none(project)
-    result = export_fg(project, opts, _progress_printer(), sync=sync)
+        opts.workers = args.workers
+    sync, sync_note = sync_for_report(project)
+    result = export_fg(project, opts, _progress_printer(), sync=sync, sync_note=sync_note)
     r = result.report
+    for note in result.notes:
+        say(f"note: {note}", sys.stderr)
     for w in r["warnings"]:
-        print(f"warning: {w}", file=sys.stderr)
+        warn(w)
     verdict = "passed" if r["passed"] else "FAILED"
     reasons = ", ".join(f"{k} {v}" for k, v in r["fallback_reasons"].items())
-    print(f"{verdict}: {r['rendered_frames']}/{r['target_frames']} frames -> {r['frames_dir']} "
-          f"({r['fallback_frames']} fallback frames{': ' + reasons if reasons else ''}; "
-          f"{r['elapsed_s']:.2f} s); report {Path(args.out) / 'run_report.json'}")
+    say(f"{verdict}: {r['rendered_frames']}/{r['target_frames']} frames -> {r['frames_dir']} "
+        f"({r['fallback_frames']} fallback frames{': ' + reasons if reasons else ''}; "
+        f"{r['elapsed_s']:.2f} s); report {Path(args.out) / 'run_report.json'}")
     return result.exit_code
-
-
-def _sync_or_none(project):
-    """The sync summary for the run report; absent only when the scorer has nothing to work on."""
-    try:
-        from studio.qa.sync import score_project
-    except ImportError:
-        return None
-    return score_project(project).to_json()
 
 
 def cmd_validate(args) -> int:
     from studio.plan import open_project
     from studio.report import frame_stats, timeline_summary
     try:
-        project = open_project(args.session, _overrides(args))
+        project = open_project(args.session, _overrides(args), check_sprites=True)
     except ContractError as err:
         if args.json:
             print(json.dumps({"valid": False, "errors": [str(err)], "warnings": []}))
@@ -126,54 +155,70 @@ def cmd_validate(args) -> int:
         "valid": True, "errors": [], "warnings": project.warnings, "session_id": s.session_id,
         "form": s.form, "step_ms": s.step_ms, "fps": s.fps, "audio_ms": s.audio_ms, "wav_ms": s.wav_ms,
         "target_frames": s.target_frames, "audio": str(s.audio_path) if s.audio_path else None,
-        "atlas": str(project.atlas.path), "assets_dir": str(project.atlas.assets_dir),
-        "timelines": timeline_summary(s), **stats,
+        "atlas": os.path.abspath(project.atlas.path), "atlas_bundled": s.atlas_bundled,
+        "assets_dir": str(project.atlas.assets_dir), "timelines": timeline_summary(s), **stats,
     }
     if args.json:
         print(json.dumps(info, indent=2))
         return EXIT_OK
-    print(f"valid: {s.session_id} (form {s.form}) — {s.target_frames} frames at {s.step_ms:g} ms "
-          f"({s.fps:g} fps), audio_ms {s.audio_ms}" + (f", WAV {s.wav_ms} ms" if s.wav_ms is not None else ", no WAV"))
+    say(f"valid: {s.session_id} (form {s.form}) — {s.target_frames} frames at {s.step_ms:g} ms "
+        f"({s.fps:g} fps), audio_ms {s.audio_ms}" + (f", WAV {s.wav_ms} ms" if s.wav_ms is not None else ", no WAV"))
     for name, t in info["timelines"].items():
-        print(f"  {name:<10} ends at {t['end_ms']} ms (drift {t['drift_ms']:+} ms, {t['held_frames']} held frames)")
-    print(f"  atlas      {info['atlas']} ({len(project.atlas.views)} views)")
-    print(f"  fallback frames: {stats['fallback_frames']}"
-          + (f" ({', '.join(f'{k} {v}' for k, v in stats['fallback_reasons'].items())})" if stats['fallback_reasons'] else ""))
+        say(f"  {name:<10} ends at {t['end_ms']} ms (drift {t['drift_ms']:+} ms, {t['held_frames']} held frames)")
+    say(f"  atlas      {info['atlas']} ({len(project.atlas.views)} views)" + (" — bundled" if s.atlas_bundled else ""))
+    say(f"  fallback frames: {stats['fallback_frames']}"
+        + (f" ({', '.join(f'{k} {v}' for k, v in stats['fallback_reasons'].items())})" if stats['fallback_reasons'] else ""))
     for w in project.warnings:
-        print(f"warning: {w}")
+        say(f"warning: {w}")
     return EXIT_OK
 
 
 def cmd_score(args) -> int:
+    from contracts.policy import load_policy
     from studio.plan import open_project
-    from studio.qa.sync import load_policy, score_project
+    from studio.qa.sync import score_project
     project = open_project(args.session, _overrides(args))
-    report = score_project(project, load_policy(args.policy, project.session))
+    policy = load_policy(args.policy, project.session)
+    if project.session.audio_path is None:
+        raise ContractError(args.session, "audio", "the session has no audio file, so there is nothing to score")
+    report = score_project(project, policy)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
-        print(report.summary())
+        for line in report.summary().splitlines():
+            say(line)
     return EXIT_REJECTED if report.verdict == "fail" else EXIT_OK
+
+
+def cmd_align(args) -> int:
+    from studio.qa.align.cli import run_align
+    return run_align(args, say)
 
 
 def main(argv: list[str] | None = None) -> int:
     """The headless commands; main.py sends everything else to the studio window."""
+    for stream in (sys.stdout, sys.stderr):  # a surrogate that slips through never crashes the output
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = _parser().parse_args(argv)
         if args.command is None:
             _parser().print_help()
             return EXIT_OK
-        return {"export": cmd_export, "validate": cmd_validate, "score": cmd_score}[args.command](args)
+        return {"export": cmd_export, "validate": cmd_validate, "score": cmd_score,
+                "align": cmd_align}[args.command](args)
     except ContractError as err:
-        print(f"error: {err}", file=sys.stderr)
+        say(f"error: {err}", sys.stderr)
         return EXIT_INVALID
+    except OutputError as err:
+        say(f"error: {err}", sys.stderr)
+        return EXIT_OUTPUT
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERNAL
+        say("interrupted", sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as exc:  # an internal error: one line, the traceback only on request
         if os.environ.get("LIPSYNC_DEBUG"):
             traceback.print_exc()
-        print(f"internal error: {exc.__class__.__name__}: {exc} (set LIPSYNC_DEBUG=1 for the traceback)",
-              file=sys.stderr)
+        say(f"internal error: {exc.__class__.__name__}: {exc} (set LIPSYNC_DEBUG=1 for the traceback)", sys.stderr)
         return EXIT_INTERNAL

@@ -12,9 +12,9 @@ import numpy as np
 
 from studio.edit.editor import KINDS, TimelineEditor, events_of
 from studio.events import Event
+from contracts.audio import read_mono
 from studio.plan import Project, open_project
 from studio.io.saving import save_session_as, save_timelines
-from studio.qa.sync import mono
 from studio.report import timeline_summary
 from contracts.session import Overrides
 from studio.waveform import WaveformPyramid
@@ -43,9 +43,7 @@ class StudioModel:
         project = open_project(path, overrides)
         audio, sr = None, 0
         if project.session.audio_path is not None:
-            import soundfile
-            data, sr = soundfile.read(str(project.session.audio_path), dtype="float32", always_2d=True)
-            audio = mono(data.T)  # the same downmix the scorer uses
+            audio, sr = read_mono(project.session.audio_path)  # the same downmix the scorer uses
         self.project, self.audio, self.sample_rate = project, audio, sr
         self.waveform = WaveformPyramid(audio, sr) if audio is not None else None
         self.frame = 0

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from helpers import make_atlas, make_session, run_cli
 
-from studio.export import fg as export_mod
+from studio.export import workers as export_mod
 from studio.export.fg import ExportCancelled, ExportOptions, export_fg, fg_dir
+from contracts.errors import OutputError
 from contracts.jsonfile import validate
 from studio.plan import open_project
 
@@ -95,7 +96,7 @@ def test_s8_failed_export_leaves_previous_sequence_intact(session, tmp_path, mon
             raise OSError("disk full")
         return real(*args)
     monkeypatch.setattr(export_mod, "render_row", broken)
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError, match="disk full"):  # an OS error while writing: exit 4, path named
         export_fg(open_project(session), ExportOptions(out_dir=out, incremental=False))
     assert {n: (fg_dir(out) / n).read_bytes() for n in frames_in(out)} == before
     assert (out / "run_report.json").read_text() == report_before
@@ -186,7 +187,7 @@ def test_sprite_file_change_invalidates_its_frames(session, tmp_path):
 
 
 def test_worker_processes_give_the_same_frames_as_in_process(tmp_path):
-    from studio.export.fg import MIN_FRAMES_FOR_PROCESSES
+    from studio.export.workers import MIN_FRAMES_FOR_PROCESSES
     atlas = make_atlas(tmp_path / "at")
     n = MIN_FRAMES_FOR_PROCESSES + 10
     pose = [{"t_ms": t, "yaw_deg": ((t // 40) % 50) - 25, "roll_deg": (t % 700) / 100, "tx": (t % 333) / 7,

@@ -7,6 +7,7 @@ import pytest
 from helpers import ROOT, make_session, run_cli, write_json
 
 from studio.plan import open_project
+from contracts.audio import AudioSource
 from studio.qa.sync import load_policy, score, score_project, verdict_for
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -21,7 +22,7 @@ def test_s9_offset_within_one_frame_of_known_shifts(name):
     x, sr, meta = load(name)
     misses = []
     for s in SHIFTS:
-        r = score(x, sr, truth_track(meta["mouth_spans"], meta["audio_ms"], s), STEP, meta["audio_ms"], POLICY)
+        r = score(AudioSource.of(x, sr), truth_track(meta["mouth_spans"], meta["audio_ms"], s), STEP, meta["audio_ms"], POLICY)
         assert r.confident, (s, r.confidence)
         if abs(r.offset_ms - s) > 40:
             misses.append((s, r.offset_ms))
@@ -31,15 +32,15 @@ def test_s9_offset_within_one_frame_of_known_shifts(name):
 @pytest.mark.parametrize("name", names())
 def test_s9_correctly_timed_track_passes(name):
     x, sr, meta = load(name)
-    r = score(x, sr, truth_track(meta["mouth_spans"], meta["audio_ms"]), STEP, meta["audio_ms"], POLICY)
+    r = score(AudioSource.of(x, sr), truth_track(meta["mouth_spans"], meta["audio_ms"]), STEP, meta["audio_ms"], POLICY)
     assert r.verdict == "pass" and not r.open_in_silence_spans
 
 
 def test_s9_late_mouth_fails_and_sign_is_mouth_late_positive():
     x, sr, meta = load("ja_2")
-    r = score(x, sr, truth_track(meta["mouth_spans"], meta["audio_ms"], 200), STEP, meta["audio_ms"], POLICY)
+    r = score(AudioSource.of(x, sr), truth_track(meta["mouth_spans"], meta["audio_ms"], 200), STEP, meta["audio_ms"], POLICY)
     assert r.offset_ms > 150 and r.verdict == "fail"
-    r = score(x, sr, truth_track(meta["mouth_spans"], meta["audio_ms"], -150), STEP, meta["audio_ms"], POLICY)
+    r = score(AudioSource.of(x, sr), truth_track(meta["mouth_spans"], meta["audio_ms"], -150), STEP, meta["audio_ms"], POLICY)
     assert r.offset_ms < -100 and r.verdict == "warn"
 
 
@@ -47,7 +48,7 @@ def test_s9_injected_open_mouth_in_silence_is_found():
     x, sr, meta = load("ja_1")
     m = truth_track(meta["mouth_spans"], meta["audio_ms"])
     m[2:8] = 1                                  # 80..320 ms: leading silence
-    r = score(x, sr, m, STEP, meta["audio_ms"], POLICY)
+    r = score(AudioSource.of(x, sr), m, STEP, meta["audio_ms"], POLICY)
     assert any(a <= 100 and b >= 300 for a, b in r.open_in_silence_spans), r.open_in_silence_spans
     assert r.open_in_silence_ms >= 200
 
@@ -56,7 +57,7 @@ def test_s9_closed_mouth_in_speech_is_found():
     x, sr, meta = load("ja_1")
     m = truth_track(meta["mouth_spans"], meta["audio_ms"])
     m[40:60] = 0                                # 1600..2400 ms: mid-sentence
-    r = score(x, sr, m, STEP, meta["audio_ms"], POLICY)
+    r = score(AudioSource.of(x, sr), m, STEP, meta["audio_ms"], POLICY)
     assert any(a <= 1700 and b >= 2300 for a, b in r.closed_in_speech_spans), r.closed_in_speech_spans
 
 
@@ -66,7 +67,7 @@ def test_s9_windows_show_where_sync_breaks():
     late = truth_track(meta["mouth_spans"], meta["audio_ms"], 250)
     m = good.copy()
     m[75:] = late[75:]                          # from 3 s on, the mouth is 250 ms late
-    r = score(x, sr, m, STEP, meta["audio_ms"], POLICY)
+    r = score(AudioSource.of(x, sr), m, STEP, meta["audio_ms"], POLICY)
     for w in r.windows:
         assert set(w) >= {"t0_ms", "t1_ms", "offset_ms", "score"}
     early = [w for w in r.windows if w["t1_ms"] <= 2600 and w["offset_ms"] is not None]
@@ -78,7 +79,7 @@ def test_s9_windows_show_where_sync_breaks():
 def test_s9_low_confidence_is_reported_and_downgrades_pass():
     x, sr, meta = load("ja_2")
     strict = {**POLICY, "min_confidence": 5.0}
-    r = score(x, sr, truth_track(meta["mouth_spans"], meta["audio_ms"]), STEP, meta["audio_ms"], strict)
+    r = score(AudioSource.of(x, sr), truth_track(meta["mouth_spans"], meta["audio_ms"]), STEP, meta["audio_ms"], strict)
     assert not r.confident and r.verdict == "warn" and r.offset_ms is not None
     assert "guess" in r.summary()
 

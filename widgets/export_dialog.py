@@ -12,10 +12,10 @@ from studio.export.fg import ExportOptions, export_fg
 from widgets.workers import Job
 
 
-def _export_with_sync(project, options, progress, cancel):
-    from studio.qa.sync import score_project
-    sync = score_project(project).to_json()
-    return export_fg(project, options, progress, cancel, sync=sync)
+def _export_with_sync(project, options, progress, cancel, audio=None):
+    from studio.qa.sync import sync_for_report
+    sync, note = sync_for_report(project, audio)
+    return export_fg(project, options, progress, cancel, sync=sync, sync_note=note)
 
 
 class ExportDialog(QDialog):
@@ -79,7 +79,7 @@ class ExportDialog(QDialog):
         reasons = ", ".join(f"{k}: {v}" for k, v in r["fallback_reasons"].items())
         self.status.setText(f"{verdict}: {r['rendered_frames']}/{r['target_frames']} frames in {r['elapsed_s']:.1f} s "
                             f"→ {r['frames_dir']}\nfallback frames: {r['fallback_frames']}"
-                            + (f" ({reasons})" if reasons else "") + f"; sync: {r['sync']['verdict']}")
+                            + (f" ({reasons})" if reasons else "") + f"; sync: {(r['sync'] or {}).get('verdict', 'not scored')}")
         self.jump_button.setVisible(bool(r["first_fallback_frames"]))
         self.cancel_button.setText("Close")
 

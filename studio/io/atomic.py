@@ -1,4 +1,9 @@
-"""Atomic file replacement: write a temp file beside the target, fsync, rename over it."""
+"""Atomic file replacement: write a temp file beside the target, fsync, rename over it.
+
+Files get the permissions of an ordinary new file under the user's umask (SPEC §8), or, with
+`keep_mode`, the permissions of the file they replace (a saved timeline stays readable by
+whoever could read it before). Temp files never outlive the call.
+"""
 from __future__ import annotations
 
 import os
@@ -6,7 +11,51 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: str | Path, data: str | bytes, backup: bool = False) -> None:
+def current_umask() -> int:
+    """The process umask, read without changing it (Linux /proc); else set-and-restore."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def new_file_mode() -> int:
+    return 0o666 & ~current_umask()
+
+
+def mode_for(path: Path, keep_mode: bool) -> int:
+    """The mode a file written at `path` should get."""
+    if keep_mode:
+        try:
+            return os.stat(path).st_mode & 0o7777
+        except OSError:
+            pass
+    return new_file_mode()
+
+
+def write_temp(path: Path, raw: bytes, mode: int) -> Path:
+    """A fsynced temp file beside `path` holding `raw`, with `mode`; the caller renames or removes it."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+            f.flush()
+            os.fchmod(f.fileno(), mode)
+            os.fsync(f.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+def write_atomic(path: str | Path, data: str | bytes, backup: bool = False, keep_mode: bool = False,
+                 mode: int | None = None) -> None:
     """Replace `path` with `data` so a reader (or a crash) sees the old file or the new one, never half.
 
     With `backup`, the previous file is kept as `<name>.bak` first.
@@ -14,27 +63,19 @@ def write_atomic(path: str | Path, data: str | bytes, backup: bool = False) -> N
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = write_temp(path, raw, mode if mode is not None else mode_for(path, keep_mode))
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-            f.flush()
-            os.fsync(f.fileno())
         if backup and path.exists():
-            bak = path.with_name(path.name + ".bak")
-            _copy(path, bak)  # copy, not rename: the target must exist until the new one replaces it
+            # copy, not rename: the target must exist until the new one replaces it
+            write_atomic(path.with_name(path.name + ".bak"), path.read_bytes(), mode=mode_for(path, True))
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
-def _copy(src: Path, dst: Path) -> None:
-    write_atomic(dst, src.read_bytes())
-
-
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:

@@ -7,39 +7,18 @@ mouth late) and a SyncNet-style confidence: how far the best lag stands above th
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from contracts.errors import ContractError
-from contracts.jsonfile import RESOURCES, read_json
+from contracts.audio import AudioSource
+from contracts.policy import load_policy  # noqa: F401  (the scorer's policy, re-exported for callers)
 from studio.qa.vowels import vowel_agreement
 
 HOP_MS = 10.0
 # How open each mouth shape is (closed, a, i, u, e, o): the picture-side signal.
 OPENNESS = np.array([0.0, 1.0, 0.45, 0.35, 0.7, 0.8])
-
-
-def load_policy(path: Path | None = None, session=None) -> dict:
-    """resources/sync_policy.json, then a session's `sync_policy` (object or path), then --policy."""
-    policy = json.loads((RESOURCES / "sync_policy.json").read_text(encoding="utf-8"))
-    layers = []
-    if session is not None and "sync_policy" in session.doc:
-        sp = session.doc["sync_policy"]
-        layers.append(read_json(session.path.parent / sp, "sync policy") if isinstance(sp, str) else sp)
-    if path is not None:
-        layers.append(read_json(Path(path), "sync policy"))
-    for layer in layers:
-        if not isinstance(layer, dict):
-            raise ContractError(path, "top level", "a sync policy must be a JSON object")
-        for k, v in layer.items():
-            if k in policy and k != "comment" and (isinstance(v, bool) or not isinstance(v, (int, float))):
-                raise ContractError(path, k, f"expected a number, got {v!r}")
-        policy.update(layer)
-    return policy
 
 
 def verdict_for(offset_ms: float, policy: dict) -> str:
@@ -55,26 +34,30 @@ def verdict_for(offset_ms: float, policy: dict) -> str:
 SPEECH_BAND_HZ = (200.0, 3000.0)  # voice band: drops rumble and hiss that the mouth does not make
 
 
-def envelopes(audio: np.ndarray, sr: int, n_hops: int, band: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+ENVELOPE_CHUNK_HOPS = 8192  # hops per FFT batch: memory stays flat for an hour of audio
+
+
+def envelopes(audio: AudioSource, n_hops: int, band: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
     """(full-band dB, band dB) per 10 ms hop over 20 ms windows centred on the hop.
 
     One FFT per 10 ms block; a 20 ms window is two neighbouring blocks (their energies added),
-    which halves the work of overlapping 20 ms FFTs for the same resolution.
+    which halves the work of overlapping 20 ms FFTs for the same resolution. Blocks are read in
+    batches, so memory does not grow with the length of the audio.
     """
-    hop = int(round(sr * HOP_MS / 1000.0))
-    x = np.asarray(audio, np.float32)
-    n_blocks = n_hops + 1
-    padded = np.zeros(n_blocks * hop, np.float32)
-    start = hop // 2                       # block k covers [(k - 0.5) hop, (k + 0.5) hop)
-    take = min(len(x), len(padded) - start)
-    padded[start:start + take] = x[:take]
-    blocks = padded.reshape(n_blocks, hop)
-    spec = np.abs(np.fft.rfft(blocks, axis=1)) ** 2
+    sr = audio.sample_rate
+    hop = max(1, int(round(sr * HOP_MS / 1000.0)))
     f = np.fft.rfftfreq(hop, 1.0 / sr)
-    full = spec.sum(axis=1)
-    sel = spec[:, (f >= band[0]) & (f <= band[1])].sum(axis=1)
+    sel = (f >= band[0]) & (f <= band[1])
+    full = np.empty(n_hops + 1)
+    part = np.empty(n_hops + 1)
+    for k0 in range(0, n_hops + 1, ENVELOPE_CHUNK_HOPS):   # block k covers [(k - 0.5) hop, (k + 0.5) hop)
+        k1 = min(n_hops + 1, k0 + ENVELOPE_CHUNK_HOPS)
+        x = audio.read(k0 * hop - hop // 2, k1 * hop - hop // 2).reshape(k1 - k0, hop)
+        spec = np.abs(np.fft.rfft(x, axis=1)) ** 2
+        full[k0:k1] = spec.sum(axis=1)
+        part[k0:k1] = spec[:, sel].sum(axis=1)
     to_db = lambda e: 10.0 * np.log10((e[:-1] + e[1:]) / (2 * hop * hop) + 1e-10)  # noqa: E731
-    return to_db(full), to_db(sel)
+    return to_db(full), to_db(part)
 
 
 def voice_activity(env_db: np.ndarray, policy: dict) -> np.ndarray:
@@ -120,6 +103,7 @@ def lag_correlation(speech: np.ndarray, mouth: np.ndarray, max_lag: int) -> tupl
     """Pearson-like correlation of speech[t] with mouth[t + lag] for lag in [-max_lag, max_lag] hops."""
     s, m = _zscore(speech), _zscore(mouth)
     n = len(s)
+    max_lag = max(0, min(max_lag, n - 1))
     lags = np.arange(-max_lag, max_lag + 1)
     corr = np.zeros(len(lags))
     for k, lag in enumerate(lags):
@@ -160,6 +144,8 @@ class SyncReport:
     notes: list[str] = field(default_factory=list)
     speech: np.ndarray | None = None     # per frame: voice activity (for the lanes)
     lag_curve: tuple | None = None       # (lags_ms, corr)
+    at_search_edge: bool = False         # the best lag is the edge of the search: not a measurement
+    search_ms: float = 0.0               # the lag search covered ±search_ms
 
     @property
     def open_in_silence_ms(self) -> float:
@@ -180,6 +166,7 @@ class SyncReport:
     def to_json(self) -> dict:
         return {
             "offset_ms": self.offset_ms, "confidence": round(self.confidence, 4), "confident": self.confident,
+            "offset_at_search_edge": self.at_search_edge, "search_ms": self.search_ms,
             "verdict": self.verdict, "windows": self.windows,
             "open_in_silence_ms": self.open_in_silence_ms, "closed_in_speech_ms": self.closed_in_speech_ms,
             "open_in_silence_spans": self.open_in_silence_spans,
@@ -224,47 +211,56 @@ def _dilate(mask: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def score(audio: np.ndarray | None, sr: int, mouth: np.ndarray, step_ms: float, audio_ms: float,
+def score(audio: AudioSource | None, mouth: np.ndarray, step_ms: float, audio_ms: float,
           policy: dict, timelines: dict | None = None) -> SyncReport:
-    """Score a mouth track (ids per frame) against mono audio."""
+    """Score a mouth track (ids per frame) against mono audio. Any length works: on short audio the
+    lag search shrinks to what the audio allows (and the notes say so)."""
     notes: list[str] = []
     n_frames = len(mouth)
-    if audio is None or not len(audio):
+    if audio is None or audio.frames == 0:
         notes.append("no audio: sync cannot be measured")
         return SyncReport(None, 0.0, False, "warn", [], [], [], timelines or {}, None, policy, notes)
-    n_hops = int(math.ceil(audio_ms / HOP_MS))
-    env, band = envelopes(audio, sr, n_hops, SPEECH_BAND_HZ)
+    n_hops = max(1, int(math.ceil(audio_ms / HOP_MS)))
+    env, band = envelopes(audio, n_hops, SPEECH_BAND_HZ)
     vad = voice_activity(env, policy)
     # speech signal: voice-band amplitude (linear, normalised). Measured on the test set it gives
     # the steadiest lag of the envelopes tried (dB, vowel band, VAD, smoothed): docs/sync_accuracy.md
     speech = 10.0 ** (band / 20.0)
     speech /= max(float(speech.max()), 1e-9)
     openness = mouth_openness(mouth, step_ms, n_hops)
-    max_lag = int(policy["max_lag_ms"] / HOP_MS)
-    lags, corr = lag_correlation(speech, openness, max_lag)
-    lag, peak, confidence = best_lag(lags, corr)
-    # Syllables start acoustically (consonant energy) before the vowel the mouth shape is timed
-    # to: a correctly timed track correlates best ~20 ms "late". Calibrated, see the policy file.
-    offset_ms = round(lag * HOP_MS - policy["acoustic_lead_ms"], 1)
-    confident = confidence >= policy["min_confidence"]
+    wanted = int(policy["max_lag_ms"] / HOP_MS)
+    max_lag = min(wanted, (n_hops - 1) // 2)   # keep at least half the signal overlapping
+    if max_lag < wanted:
+        notes.append(f"the audio is only {audio_ms:g} ms long: the lag search covers ±{max_lag * HOP_MS:g} ms, "
+                     f"not ±{wanted * HOP_MS:g} ms")
+    offset_ms, confidence, edge, lag_curve = None, 0.0, False, None
+    if max_lag >= 1:
+        lags, corr = lag_correlation(speech, openness, max_lag)
+        lag, peak, confidence = best_lag(lags, corr)
+        # Syllables start acoustically (consonant energy) before the vowel the mouth shape is timed
+        # to: a correctly timed track correlates best ~20 ms "late". Calibrated, see the policy file.
+        offset_ms = round(lag * HOP_MS - policy["acoustic_lead_ms"], 1)
+        edge = abs(lag) >= max_lag - 0.5       # the best lag is the search's edge: no peak was found
+        lag_curve = (lags * HOP_MS, corr)
+    else:
+        notes.append("the audio is too short to measure an offset")
+    confident = confidence >= policy["min_confidence"] and not edge
+    if edge:
+        notes.append("the best offset is at the edge of the search: it is not a measurement")
     if not vad.any():
         notes.append("no speech found in the audio")
     if not openness.any():
         notes.append("the mouth never opens")
 
-    # per frame: speech if at least half of the frame's hops are voiced
-    hops_per_frame = step_ms / HOP_MS
-    fidx = np.minimum((np.arange(n_hops) / hops_per_frame).astype(np.int64), n_frames - 1)
-    voiced = np.bincount(fidx, weights=vad.astype(float), minlength=n_frames)
-    total = np.bincount(fidx, minlength=n_frames)
-    speech_frames = voiced >= 0.5 * np.maximum(total, 1)
+    speech_frames = _speech_per_frame(vad, step_ms, n_frames)
     open_ = mouth != 0
     tol = max(1, int(round(60.0 / step_ms)))  # coarticulation: the mouth may lead or trail by ~60 ms
     ois = _spans_ms(open_ & ~_dilate(speech_frames, tol), step_ms, policy["min_open_in_silence_ms"], audio_ms)
     cis = _spans_ms(~open_ & speech_frames, step_ms, policy["min_closed_in_speech_ms"], audio_ms)
 
     windows = _windows(speech, openness, vad, policy, audio_ms)
-    verdict = verdict_for(offset_ms, policy) if (vad.any() and openness.any()) else "warn"
+    measurable = offset_ms is not None and vad.any() and openness.any()
+    verdict = verdict_for(offset_ms, policy) if measurable else "warn"
     if verdict == "pass" and not confident:
         verdict = "warn"
         notes.append("low confidence downgrades pass to warn")
@@ -272,9 +268,25 @@ def score(audio: np.ndarray | None, sr: int, mouth: np.ndarray, step_ms: float, 
     if verdict == "pass" and longest > policy["span_warn_ms"]:
         verdict = "warn"
         notes.append(f"a problem span of {longest:.0f} ms (over span_warn_ms) downgrades pass to warn")
-    vowels = vowel_agreement(audio, sr, mouth, step_ms, speech_frames)
-    return SyncReport(offset_ms, confidence, confident, verdict, windows, ois, cis, timelines or {}, vowels,
-                      policy, notes, speech_frames, (lags * HOP_MS, corr))
+    vowels = vowel_agreement(audio, mouth, step_ms, speech_frames)
+    report = SyncReport(offset_ms, confidence, confident, verdict, windows, ois, cis, timelines or {}, vowels,
+                        policy, notes, speech_frames, lag_curve)
+    report.at_search_edge, report.search_ms = edge, max_lag * HOP_MS
+    return report
+
+
+def _speech_per_frame(vad: np.ndarray, step_ms: float, n_frames: int) -> np.ndarray:
+    """Per frame: speech if at least half of the frame's hops are voiced (frames shorter than a hop
+    take the hop they start in)."""
+    if not n_frames:
+        return np.zeros(0, bool)
+    if step_ms < HOP_MS:
+        idx = np.minimum((np.arange(n_frames) * step_ms / HOP_MS).astype(np.int64), len(vad) - 1)
+        return vad[idx]
+    fidx = np.minimum((np.arange(len(vad)) * HOP_MS / step_ms).astype(np.int64), n_frames - 1)
+    voiced = np.bincount(fidx, weights=vad.astype(float), minlength=n_frames)
+    total = np.bincount(fidx, minlength=n_frames)
+    return voiced >= 0.5 * np.maximum(total, 1)
 
 
 def _windows(speech, openness, vad, policy, audio_ms) -> list[dict]:
@@ -290,7 +302,10 @@ def _windows(speech, openness, vad, policy, audio_ms) -> list[dict]:
         if vad[a:b].mean() > 0.1 and openness[a:b].any():
             # pad with context so lags see real data, not zeros
             pa, pb = max(0, a - max_lag), min(n, b + max_lag)
-            lags, corr = lag_correlation(speech[pa:pb], openness[pa:pb], max_lag)
+            lags, corr = lag_correlation(speech[pa:pb], openness[pa:pb], min(max_lag, (pb - pa - 1) // 2))
+            if len(lags) < 3:
+                out.append(entry)
+                continue
             lag, peak, conf = best_lag(lags, corr)
             off = lag * HOP_MS - policy["acoustic_lead_ms"]
             entry.update(offset_ms=round(off, 1), score=round(max(0.0, peak), 4),
@@ -307,14 +322,22 @@ def mono(audio: np.ndarray) -> np.ndarray:
 
 def score_project(project, policy: dict | None = None, audio: tuple | None = None) -> SyncReport:
     """Score a loaded project: its WAV against its planned mouth track. `audio` = (mono, sample_rate)
-    when the caller already holds the decoded WAV (the studio re-scores after every edit)."""
-    import soundfile
-
+    when the caller already holds the decoded WAV (the studio re-scores after every edit); otherwise
+    the WAV is streamed from disk."""
     from studio.report import timeline_summary
     s = project.session
     policy = policy or load_policy(None, s)
-    samples, sr = audio if audio is not None else (None, 0)
-    if samples is None and s.audio_path is not None:
-        data, sr = soundfile.read(str(s.audio_path), dtype="float32", always_2d=True)
-        samples = mono(data.T)
-    return score(samples, sr, project.plan.mouth, s.step_ms, s.audio_ms, policy, timeline_summary(s))
+    if audio is not None and audio[0] is not None:
+        source = AudioSource.of(*audio)
+    else:
+        source = AudioSource(path=s.audio_path) if s.audio_path is not None else None
+    return score(source, project.plan.mouth, s.step_ms, s.audio_ms, policy, timeline_summary(s))
+
+
+def sync_for_report(project, audio: tuple | None = None) -> tuple[dict | None, str | None]:
+    """The run report's `sync` (SPEC §9): scoring never blocks an export, so a failure becomes
+    (None, a warning saying why)."""
+    try:
+        return score_project(project, None, audio).to_json(), None
+    except Exception as exc:  # noqa: BLE001 - whatever went wrong, the export goes on
+        return None, f"sync scoring failed, the report's sync is null: {exc.__class__.__name__}: {exc}"
