@@ -210,3 +210,17 @@ def whole_number(value, path: Path | None, where: str, lo: int, hi: int) -> int:
     if not x.is_integer() or not lo <= x <= hi:
         raise ContractError(path, where, f"expected a whole number from {lo} to {hi}, got {describe(value)}")
     return int(x)
+
+
+_SURROGATE = __import__("re").compile(r"[\ud800-\udfff]")
+
+
+def utf8_safe(text: str) -> str:
+    """Lone surrogates (JSON allows them as escapes, UTF-8 cannot hold them) written as \\uXXXX escapes.
+    In JSON text this stays the same string; elsewhere (CSV) it is the readable escape."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def dumps(doc, **kw) -> str:
+    """json.dumps that always gives text encodable as UTF-8 (files are valid UTF-8 JSON, SPEC §12)."""
+    return utf8_safe(json.dumps(doc, **kw))

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from contracts.audio import wav_info
 from contracts.errors import ContractError, display_path
-from contracts.jsonfile import describe, read_json, require_finite, validate, whole_number
+from contracts.journal import recover as recover_save
+from contracts.jsonfile import describe, file_problem, read_json, require_finite, validate, whole_number
 from contracts.paths import MissingPath, candidate_bases, resolve_path
 from contracts.policy import session_layer
 from contracts.timelines import ExpressionTrack, MouthTrack, PoseTrack, load_timeline
@@ -160,6 +161,7 @@ def load_session(path: str | Path, overrides: Overrides | None = None) -> Sessio
     """Load and check a session and its timelines; raises ContractError on invalid input."""
     path = Path(path)
     ov = overrides or Overrides()
+    note = recover_save(path) if file_problem(path) is None else None  # finish or undo an interrupted save
     doc = read_json(path, "session")
     if not isinstance(doc, dict):
         raise ContractError(path, "top level", "a session must be a JSON object")
@@ -185,7 +187,7 @@ def load_session(path: str | Path, overrides: Overrides | None = None) -> Sessio
     emo_map = doc.get("emo_map", {})
     expr_path = resolve("expression_timeline")
     expression = load_timeline("expression", expr_path, emo_map) if expr_path else None
-    warnings += pose.warnings + (expression.warnings if expression else [])
+    warnings += ([note] if note else []) + pose.warnings + (expression.warnings if expression else [])
 
     step_ms = _resolve_step(doc, path, mouth, pose)
     if expression is not None and expression.step_ms not in (None, step_ms):

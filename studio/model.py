@@ -53,6 +53,7 @@ class StudioModel:
         self.editor = TimelineEditor({k: getattr(s, k).doc for k in present}, s.step_ms, s.emo_map, s.audio_ms,
                                      tracks={k: getattr(s, k) for k in present})
         self.editor.changed.connect(self._on_edit)
+        self._saved_docs = dict(self.editor.docs)   # what the files on disk hold
         self.project_changed.emit(project)
         self.frame_changed.emit(0)
         return project
@@ -78,10 +79,11 @@ class StudioModel:
     def save(self) -> list[Path]:
         """Write every edited timeline back to its own file (atomic, with a .bak of the previous one)."""
         s = self.project.session
-        paths = {k: getattr(s, k).path for k in self.editor.docs if getattr(s, k) is not None}
-        written = save_timelines(self.editor.docs, paths)
-        for k in self.editor.docs:
-            getattr(s, k).doc = self.editor.docs[k]
+        # only what differs from the files on disk is written (documents are never changed in place)
+        changed = {k: d for k, d in self.editor.docs.items() if d is not self._saved_docs.get(k)}
+        paths = {k: getattr(s, k).path for k in changed}
+        written = save_timelines(changed, paths, s.path) if changed else []
+        self._saved_docs = dict(self.editor.docs)
         self.editor.mark_saved()
         self.dirty_changed.emit(False)
         return written
@@ -139,6 +141,21 @@ class StudioModel:
         row["time_s"] = self.time_of(i)
         row["fallback_frame"] = bool(row["fallback"])
         return row
+
+    def fallback_runs(self) -> list[dict]:
+        """Runs of consecutive fallback frames drawing the same sprite: where, why, and what is missing."""
+        plan = self.project.plan
+        fb = plan.fallback_mask()
+        out = []
+        if not fb.any():
+            return out
+        idx = np.flatnonzero(fb)
+        breaks = np.flatnonzero((np.diff(idx) != 1) | (np.diff(plan.sprite[idx]) != 0)) + 1
+        for run in np.split(idx, breaks):
+            r = plan.resolved[plan.sprite[run[0]]]
+            out.append({"first": int(run[0]), "last": int(run[-1]), "reasons": list(r.reasons),
+                        "missing": list(r.missing), "sprite": r.sprite})
+        return out
 
     # ----------------------------------------------------------------- lanes
     def end_markers(self) -> dict:

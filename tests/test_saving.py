@@ -32,7 +32,7 @@ def test_save_round_trip_keeps_form_and_unknown_keys(tmp_path):
     ed.set_mouth([1], 5)
     ed.set_pose(0, {"yaw_deg": -4.0})
     save_timelines(ed.docs, {"pose": p.session.pose.path, "mouth": p.session.mouth.path,
-                             "expression": p.session.expression.path})
+                             "expression": p.session.expression.path}, s)
     mouth = json.loads((tmp_path / "mouth.json").read_text())
     assert mouth == [{"t_ms": 0, "mouth": "A", "note": "x"}, {"t_ms": 40, "mouth": "o"}]  # labels stay labels
     pose = json.loads((tmp_path / "pose.json").read_text())
@@ -43,8 +43,8 @@ def test_save_round_trip_keeps_form_and_unknown_keys(tmp_path):
 
 
 def test_dump_like_follows_original_formatting():
-    assert dump_like({"a": [1]}, '{"a":[1]}') == '{"a":[1]}'
-    assert dump_like({"a": [1]}, '{\n    "a": [1]\n}\n') == '{\n    "a": [\n        1\n    ]\n}\n'
+    assert dump_like({"a": [1]}, '{"a":[1]}') == b'{"a":[1]}'
+    assert dump_like({"a": [1]}, '{\n    "a": [1]\n}\n') == b'{\n    "a": [\n        1\n    ]\n}\n'
 
 
 def test_save_as_writes_beside_the_new_session_with_paths_kept_working(tmp_path):

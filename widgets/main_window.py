@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
         t.volume_changed.connect(lambda v: self.playback.engine and self.playback.engine.set_volume(v))
         t.mute_toggled.connect(lambda on: self.playback.engine and self.playback.engine.set_muted(on))
         self.qa.jump_to.connect(self.go_to_time)
+        self.qa.jump_to_frame.connect(self.go_to_frame)
         self.qa.step_problem.connect(self.step_problem)
         self.qa.rescore.connect(self.start_scoring)
         self.qa.apply_offset.connect(self.apply_measured_offset)
@@ -287,6 +288,7 @@ class MainWindow(QMainWindow):
         for lane in self.timeline.lanes.values():
             lane.edit_failed.connect(self.report_edit_error)
         self.qa.set_report(None)
+        self.qa.set_fallbacks(self.model.fallback_runs())
         for w in project.warnings:
             self.statusBar().showMessage(f"warning: {w}", 8000)
         if self._warm_job is not None:
@@ -319,11 +321,12 @@ class MainWindow(QMainWindow):
             return
         r = self.model.readout(frame)
         fb = f"  FALLBACK: {r['fallback']}" if r["fallback"] else ""
+        missing = ("\nwhy: " + "; ".join(r["missing"])) if r["fallback"] else ""
         self.readout.setText(
             f"frame {frame}/{self.model.n_frames - 1}  t {r['time_s']:.3f} s  view {r['view']}  "
             f"expr {r['expression']}  mouth {r['mouth']}{fb}\n"
             f"yaw {r['yaw_deg']:+.1f}°  pitch {r['pitch_deg']:+.1f}°  roll {r['roll_deg']:+.1f}°  "
-            f"tx {r['tx']:+.1f}  ty {r['ty']:+.1f}  scale {r['scale']:.3f}  sprite {r['sprite']}")
+            f"tx {r['tx']:+.1f}  ty {r['ty']:+.1f}  scale {r['scale']:.3f}  sprite {r['sprite']}{missing}")
         self.readout.setStyleSheet("font-family: monospace; font-size: 9pt;"
                                    + (" color: #ff6060;" if fb else ""))
         self.transport.time_label.setText(f"{r['time_s']:8.3f} s / {self.model.duration_s:.3f} s")
@@ -375,6 +378,7 @@ class MainWindow(QMainWindow):
         self.renderer.request(self.model.frame)      # same frame, new inputs: render it again
         self._update_readout(self.model.frame)
         self.inspector.show_frame(self.model.frame)
+        self.qa.set_fallbacks(self.model.fallback_runs())
         self._rescore_timer.start()  # debounced: a drag re-scores once it settles
 
     def report_edit_error(self, message: str) -> None:

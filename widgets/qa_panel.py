@@ -9,6 +9,7 @@ VERDICT_STYLE = {"pass": "#46b45a", "warn": "#f0b428", "fail": "#dc3c32"}
 
 class QAPanel(QWidget):
     jump_to = Signal(float)        # seconds
+    jump_to_frame = Signal(int)
     step_problem = Signal(int)     # -1 previous, +1 next
     rescore = Signal()
     apply_offset = Signal()
@@ -47,6 +48,14 @@ class QAPanel(QWidget):
         self.problems.itemActivated.connect(lambda it: self.jump_to.emit(it.data(256)))
         self.problems.itemClicked.connect(lambda it: self.jump_to.emit(it.data(256)))
         lay.addWidget(self.problems, 1)
+        self.fallback_title = QLabel("")
+        self.fallback_title.setStyleSheet("color: #ff6060; font-weight: bold;")
+        lay.addWidget(self.fallback_title)
+        self.fallbacks = QListWidget()
+        self.fallbacks.setWordWrap(True)
+        self.fallbacks.itemClicked.connect(lambda it: self.jump_to_frame.emit(it.data(256)))
+        lay.addWidget(self.fallbacks)
+        self.set_fallbacks([])
         self.drift = QLabel("drift: —")
         self.drift.setWordWrap(True)
         lay.addWidget(self.drift)
@@ -83,6 +92,20 @@ class QAPanel(QWidget):
             item.setData(256, a / 1000.0)
             item.setData(257, (a, b, kind))
             self.problems.addItem(item)
+
+    def set_fallbacks(self, runs: list[dict]) -> None:
+        """Fallback frames, run by run, each naming what is missing (not only the reason)."""
+        self.fallbacks.clear()
+        total = sum(r["last"] - r["first"] + 1 for r in runs)
+        self.fallback_title.setText(f"fallback frames: {total}" if runs else "")
+        self.fallback_title.setVisible(bool(runs))
+        self.fallbacks.setVisible(bool(runs))
+        for r in runs:
+            span = f"frame {r['first']}" if r["first"] == r["last"] else f"frames {r['first']}–{r['last']}"
+            item = QListWidgetItem(f"{span}: {'|'.join(r['reasons'])} — {'; '.join(r['missing'])}")
+            item.setData(256, r["first"])
+            item.setToolTip(f"drawn instead: {r['sprite']}")
+            self.fallbacks.addItem(item)
 
     def _fix_selected(self) -> None:
         item = self.problems.currentItem()

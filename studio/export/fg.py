@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 
 from contracts.errors import OutputError, os_reason
-from contracts.jsonfile import validate
+from contracts.jsonfile import dumps, utf8_safe, validate
 from studio.export.faults import fault_point
 from studio.export.lock import ExportLock
 from studio.export.png import ENCODER
@@ -158,8 +158,8 @@ def export_fg(project: Project, options: ExportOptions, progress: Callable[[int,
                                                                 progress, cancel)
             notes_for_report = [n for n in (mux_note, sync_note) if n]
             report = _report(project, out, folder, rendered, reused, mux, notes_for_report, sync, t0)
-            texts = {"frames.csv": _frames_csv(project, folder.fg),
-                     "run_report.json": json.dumps(report, indent=2, ensure_ascii=False) + "\n"}
+            texts = {"frames.csv": utf8_safe(_frames_csv(project, folder.fg)),
+                     "run_report.json": dumps(report, indent=2, ensure_ascii=False) + "\n"}
             folder.commit(staging, hashes, RENDERER_VERSION, texts)
         except OSError as exc:
             raise OutputError(folder.fg, os_reason(exc)) from None

@@ -7,6 +7,7 @@ import os
 import time
 from pathlib import Path
 
+from contracts.jsonfile import dumps
 from studio.io.atomic import write_atomic
 
 
@@ -26,7 +27,7 @@ class Recovery:
     def save(self, session_path: str | Path, docs: dict) -> Path:
         path = self.path_for(session_path)
         entry = {"session": str(Path(session_path).resolve()), "saved_at": time.time(), "docs": docs}
-        write_atomic(path, json.dumps(entry, ensure_ascii=False))
+        write_atomic(path, dumps(entry, ensure_ascii=False))
         return path
 
     def entries(self) -> list[dict]:
