@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 
 from contracts.errors import ContractError, display_path, os_reason
+from contracts.faults import fault_point
 
 SUFFIX = ".save-journal"
 
@@ -70,6 +71,7 @@ def save_all(session_path: Path, writes: list[tuple[Path, bytes, int]]) -> None:
     entries = [(Path(os.path.abspath(p)), data, mode) for p, data, mode in writes]
     plan = [{"target": str(p), "temp": str(temp_name(p))} for p, _, _ in entries]
     _write_json_atomic(journal, {"state": "preparing", "files": plan})
+    fault_point("save:prepared")
     try:
         for (target, data, mode), item in zip(entries, plan):
             fd = os.open(item["temp"], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -78,12 +80,15 @@ def save_all(session_path: Path, writes: list[tuple[Path, bytes, int]]) -> None:
                 f.flush()
                 os.fchmod(f.fileno(), mode)
                 os.fsync(f.fileno())
+            fault_point("save:temp_written")
         _write_json_atomic(journal, {"state": "committed", "files": plan})
+        fault_point("save:committed")
     except BaseException:
         _roll_back(plan)
         journal.unlink(missing_ok=True)
         raise
     _complete(plan)
+    fault_point("save:all_renamed")
     journal.unlink(missing_ok=True)
     _fsync_dir(journal.parent)
 
@@ -102,6 +107,7 @@ def _complete(plan: list[dict]) -> None:
         if _is_our_temp(target, temp) and temp.exists():
             os.replace(temp, target)
             folders.add(target.parent)
+            fault_point("save:renamed")
     for folder in folders:
         _fsync_dir(folder)
 

@@ -182,8 +182,11 @@ def _expected(err, what: str) -> str:
 def validate(doc, name: str, path: Path | None, what: str) -> None:
     """Validate `doc` against resources/schemas/<name>.schema.json; the first error becomes a sentence."""
     fast = _fast_validator(name)
-    if fast is not None and fast.is_valid(doc):
-        return
+    try:
+        if fast is not None and fast.is_valid(doc):
+            return
+    except ValueError:  # strings Rust cannot hold (lone surrogates): the Python validator decides
+        pass
     err = jsonschema.exceptions.best_match(_validator(name).iter_errors(doc))
     if err is None:
         return

@@ -20,6 +20,7 @@ MAX_AUDIO_MS = 86_400_000          # 24 hours
 STEP_RANGE = (1.0, 1000.0)
 CANVAS_RANGE = (16, 8192)
 TARGET_H_RATIO_RANGE = (0.01, 10.0)
+MAX_FRAMES = 4_320_000             # 24 hours at 50 fps; beyond it every per-frame array outgrows memory
 
 
 @dataclass
@@ -212,6 +213,9 @@ def load_session(path: str | Path, overrides: Overrides | None = None) -> Sessio
         if wav_ms is None:
             raise ContractError(path, "audio_ms", "the session gives no audio_ms and no audio file to measure it from")
         audio_ms = float(wav_ms)
+        if audio_ms <= 0:
+            raise ContractError(audio_path, "", "the WAV is shorter than half a millisecond, so audio_ms would be 0; "
+                                                "give the session an audio_ms")
     else:
         audio_ms = declared_ms
         if audio_err is not None:
@@ -221,6 +225,10 @@ def load_session(path: str | Path, overrides: Overrides | None = None) -> Sessio
             warnings.append("the session names no audio file; preview and export play no sound")
     if audio_ms > MAX_AUDIO_MS:
         raise ContractError(audio_path, "", f"the WAV is {audio_ms:.0f} ms long, over 24 hours")
+    if target_frames(audio_ms, step_ms) > MAX_FRAMES:
+        raise ContractError(path, "audio_ms", f"audio_ms {audio_ms:g} at step_ms {step_ms:g} makes "
+                                              f"{target_frames(audio_ms, step_ms):,} frames; at most {MAX_FRAMES:,} "
+                                              f"(24 hours at 50 fps) are supported")
     if wav_ms is not None and declared_ms is not None and abs(wav_ms - declared_ms) > step_ms / 2:
         warnings.append(f"declared audio_ms {declared_ms:g} differs from the WAV's {wav_ms} ms by more "
                         f"than step_ms/2")

@@ -18,7 +18,8 @@ def timeline_summary(session: Session) -> dict:
     and held_frames: frames after the last frame the timeline's data covers."""
     out = {}
     step, n = session.step_ms, session.target_frames
-    tracks = {"pose": (session.pose.end_ms, False) if session.pose else None}
+    tracks = {"pose": (session.pose.end_ms, False) if session.pose is not None and session.pose.end_ms is not None
+              else None}
     if session.mouth is not None and session.mouth.end_ms is not None:
         has_dur = not math.isnan(session.mouth.durs[-1])
         tracks["mouth"] = (session.mouth.end_ms, has_dur)

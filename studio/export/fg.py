@@ -24,7 +24,7 @@ import numpy as np
 
 from contracts.errors import OutputError, os_reason
 from contracts.jsonfile import dumps, utf8_safe, validate
-from studio.export.faults import fault_point
+from contracts.faults import fault_point
 from studio.export.lock import ExportLock
 from studio.export.png import ENCODER
 from studio.export.sequence import SequenceFolder

@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 
 from contracts.errors import OutputError, os_reason
-from studio.export.faults import fault_point
+from contracts.faults import fault_point
 from studio.io.atomic import fsync_dir, new_file_mode, write_temp
 
 HASHES_FILE = "frame_hashes.json"

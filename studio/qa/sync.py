@@ -221,8 +221,12 @@ def score(audio: AudioSource | None, mouth: np.ndarray, step_ms: float, audio_ms
         notes.append("no audio: sync cannot be measured")
         return SyncReport(None, 0.0, False, "warn", [], [], [], timelines or {}, None, policy, notes)
     n_hops = max(1, int(math.ceil(audio_ms / HOP_MS)))
-    env, band = envelopes(audio, n_hops, SPEECH_BAND_HZ)
-    vad = voice_activity(env, policy)
+    # past the end of the WAV there is only silence: no FFT there (a session may declare hours more)
+    heard = min(n_hops, int(math.ceil(audio.frames / audio.sample_rate * 1000.0 / HOP_MS)) + 1)
+    env, band = np.full(n_hops, -100.0), np.full(n_hops, -100.0)
+    env[:heard], band[:heard] = envelopes(audio, heard, SPEECH_BAND_HZ)
+    vad = np.zeros(n_hops, bool)
+    vad[:heard] = voice_activity(env[:heard], policy)
     # speech signal: voice-band amplitude (linear, normalised). Measured on the test set it gives
     # the steadiest lag of the envelopes tried (dB, vowel band, VAD, smoothed): docs/sync_accuracy.md
     speech = 10.0 ** (band / 20.0)
@@ -230,12 +234,13 @@ def score(audio: AudioSource | None, mouth: np.ndarray, step_ms: float, audio_ms
     openness = mouth_openness(mouth, step_ms, n_hops)
     wanted = int(policy["max_lag_ms"] / HOP_MS)
     max_lag = min(wanted, (n_hops - 1) // 2)   # keep at least half the signal overlapping
+    span = min(n_hops, heard + max_lag)        # the lag search looks where there is audio
     if max_lag < wanted:
         notes.append(f"the audio is only {audio_ms:g} ms long: the lag search covers ±{max_lag * HOP_MS:g} ms, "
                      f"not ±{wanted * HOP_MS:g} ms")
     offset_ms, confidence, edge, lag_curve = None, 0.0, False, None
     if max_lag >= 1:
-        lags, corr = lag_correlation(speech, openness, max_lag)
+        lags, corr = lag_correlation(speech[:span], openness[:span], max_lag)
         lag, peak, confidence = best_lag(lags, corr)
         # Syllables start acoustically (consonant energy) before the vowel the mouth shape is timed
         # to: a correctly timed track correlates best ~20 ms "late". Calibrated, see the policy file.
