@@ -54,6 +54,16 @@ def wav_info(path: Path) -> WavInfo:
     return WavInfo(Path(path), int(info.frames), int(info.samplerate), int(info.channels))
 
 
+def downmix(data: np.ndarray) -> np.ndarray:
+    """(frames, channels) -> mono, the channels averaged (a column sum: far faster than mean(axis=1))."""
+    out = data[:, 0].copy()
+    for c in range(1, data.shape[1]):
+        out += data[:, c]
+    if data.shape[1] > 1:
+        out *= np.float32(1.0 / data.shape[1])
+    return out
+
+
 def mono_blocks(path: Path, block: int = BLOCK_FRAMES, start: int = 0, stop: int | None = None
                 ) -> Iterator[np.ndarray]:
     """The WAV as consecutive mono float32 blocks (channels averaged)."""
@@ -67,7 +77,7 @@ def mono_blocks(path: Path, block: int = BLOCK_FRAMES, start: int = 0, stop: int
                 if not len(data):
                     return
                 left -= len(data)
-                yield data[:, 0].copy() if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float32)
+                yield downmix(data)
     except (RuntimeError, soundfile.LibsndfileError) as exc:
         raise ContractError(path, "", f"the audio file cannot be decoded ({shorten(str(exc), 80)})") from None
 

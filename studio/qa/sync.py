@@ -14,7 +14,7 @@ import numpy as np
 
 from contracts.audio import AudioSource
 from contracts.policy import load_policy  # noqa: F401  (the scorer's policy, re-exported for callers)
-from studio.qa.vowels import vowel_agreement
+from studio.qa.vowels import LPC_RATE, vowel_agreement
 
 HOP_MS = 10.0
 # How open each mouth shape is (closed, a, i, u, e, o): the picture-side signal.
@@ -37,12 +37,14 @@ SPEECH_BAND_HZ = (200.0, 3000.0)  # voice band: drops rumble and hiss that the m
 ENVELOPE_CHUNK_HOPS = 8192  # hops per FFT batch: memory stays flat for an hour of audio
 
 
-def envelopes(audio: AudioSource, n_hops: int, band: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """(full-band dB, band dB) per 10 ms hop over 20 ms windows centred on the hop.
+def envelopes(audio: AudioSource, n_hops: int, band: tuple[float, float], resample_to: int = LPC_RATE
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(full-band dB, band dB) per 10 ms hop over 20 ms windows centred on the hop, and the audio
+    resampled to `resample_to` Hz (linear interpolation) for the vowel analysis.
 
     One FFT per 10 ms block; a 20 ms window is two neighbouring blocks (their energies added),
-    which halves the work of overlapping 20 ms FFTs for the same resolution. Blocks are read in
-    batches, so memory does not grow with the length of the audio.
+    which halves the work of overlapping 20 ms FFTs for the same resolution. The audio is decoded
+    once, in batches, so memory does not grow with the length of a WAV on disk.
     """
     sr = audio.sample_rate
     hop = max(1, int(round(sr * HOP_MS / 1000.0)))
@@ -50,14 +52,22 @@ def envelopes(audio: AudioSource, n_hops: int, band: tuple[float, float]) -> tup
     sel = (f >= band[0]) & (f <= band[1])
     full = np.empty(n_hops + 1)
     part = np.empty(n_hops + 1)
+    n_rs = int(audio.frames * resample_to / sr)
+    resampled = np.zeros(n_rs, np.float32)
     for k0 in range(0, n_hops + 1, ENVELOPE_CHUNK_HOPS):   # block k covers [(k - 0.5) hop, (k + 0.5) hop)
         k1 = min(n_hops + 1, k0 + ENVELOPE_CHUNK_HOPS)
-        x = audio.read(k0 * hop - hop // 2, k1 * hop - hop // 2).reshape(k1 - k0, hop)
-        spec = np.abs(np.fft.rfft(x, axis=1)) ** 2
+        s0, s1 = k0 * hop - hop // 2, k1 * hop - hop // 2
+        x = audio.read(s0, s1 + 1)                          # one sample more: interpolation across the seam
+        spec = np.abs(np.fft.rfft(x[:-1].reshape(k1 - k0, hop), axis=1)) ** 2
         full[k0:k1] = spec.sum(axis=1)
         part[k0:k1] = spec[:, sel].sum(axis=1)
+        j0 = min(n_rs, int(math.ceil(max(s0, 0) * resample_to / sr)))
+        j1 = min(n_rs, int(math.ceil(s1 * resample_to / sr)))
+        if j1 > j0:
+            pos = np.arange(j0, j1) * (sr / resample_to) - s0
+            resampled[j0:j1] = np.interp(pos, np.arange(len(x)), x)
     to_db = lambda e: 10.0 * np.log10((e[:-1] + e[1:]) / (2 * hop * hop) + 1e-10)  # noqa: E731
-    return to_db(full), to_db(part)
+    return to_db(full), to_db(part), resampled
 
 
 def voice_activity(env_db: np.ndarray, policy: dict) -> np.ndarray:
@@ -224,7 +234,7 @@ def score(audio: AudioSource | None, mouth: np.ndarray, step_ms: float, audio_ms
     # past the end of the WAV there is only silence: no FFT there (a session may declare hours more)
     heard = min(n_hops, int(math.ceil(audio.frames / audio.sample_rate * 1000.0 / HOP_MS)) + 1)
     env, band = np.full(n_hops, -100.0), np.full(n_hops, -100.0)
-    env[:heard], band[:heard] = envelopes(audio, heard, SPEECH_BAND_HZ)
+    env[:heard], band[:heard], audio_10k = envelopes(audio, heard, SPEECH_BAND_HZ)
     vad = np.zeros(n_hops, bool)
     vad[:heard] = voice_activity(env[:heard], policy)
     # speech signal: voice-band amplitude (linear, normalised). Measured on the test set it gives
@@ -273,7 +283,7 @@ def score(audio: AudioSource | None, mouth: np.ndarray, step_ms: float, audio_ms
     if verdict == "pass" and longest > policy["span_warn_ms"]:
         verdict = "warn"
         notes.append(f"a problem span of {longest:.0f} ms (over span_warn_ms) downgrades pass to warn")
-    vowels = vowel_agreement(audio, mouth, step_ms, speech_frames)
+    vowels = vowel_agreement(audio_10k, mouth, step_ms, speech_frames)
     report = SyncReport(offset_ms, confidence, confident, verdict, windows, ois, cis, timelines or {}, vowels,
                         policy, notes, speech_frames, lag_curve)
     report.at_search_edge, report.search_ms = edge, max_lag * HOP_MS

@@ -74,43 +74,25 @@ def classify(f1f2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(second - best >= MARGIN, order[:, 0], -1), z
 
 
-def segments_at(audio, first: np.ndarray, win: int, rate: int = LPC_RATE) -> np.ndarray:
-    """(K, win) windows of the audio resampled to `rate` (linear interpolation): sample j of window k
-    is the audio at (first[k] + j) / rate seconds. `first` is sorted; one read covers the batch."""
-    sr = audio.sample_rate
-    t = (first[:, None] + np.arange(win)[None, :]) * (sr / rate)     # positions in original samples
-    a = int(np.floor(t[0, 0])) - 1
-    x = audio.read(a, int(np.ceil(t[-1, -1])) + 2)
-    return np.interp(t - a, np.arange(len(x)), x)
+BATCH = 4096   # frames analysed at once: memory stays flat for an hour of speech
 
 
-BATCH = 4096          # frames analysed at once, spanning at most BATCH_SPAN_S of audio:
-BATCH_SPAN_S = 60.0   # memory stays flat for an hour of speech
-
-
-def _batches(first: np.ndarray, rate: int):
-    k = 0
-    while k < len(first):
-        j = min(len(first), k + BATCH, int(np.searchsorted(first, first[k] + BATCH_SPAN_S * rate, side="right")))
-        yield slice(k, max(j, k + 1))
-        k = max(j, k + 1)
-
-
-def vowel_agreement(audio, mouth: np.ndarray, step_ms: float, speech_frames: np.ndarray) -> dict | None:
-    """Agreement between heard vowels and mouth shapes on voiced frames where the mouth is open."""
-    if audio is None or audio.frames == 0 or audio.sample_rate <= 0:
+def vowel_agreement(x: np.ndarray, mouth: np.ndarray, step_ms: float, speech_frames: np.ndarray) -> dict | None:
+    """Agreement between heard vowels and mouth shapes on voiced frames where the mouth is open.
+    `x` is the audio resampled to LPC_RATE (the scorer makes it while it reads the WAV)."""
+    if x is None or not len(x):
         return None
     n = len(mouth)
-    n10 = int(audio.frames * LPC_RATE / audio.sample_rate)
     win = int(0.025 * LPC_RATE)
     cand = np.flatnonzero(speech_frames[:n] & (mouth != 0))
     centres = ((cand + 0.5) * step_ms / 1000 * LPC_RATE).astype(np.int64)
-    keep = (centres - win // 2 >= 0) & (centres + win // 2 <= n10)
+    keep = (centres - win // 2 >= 0) & (centres + win // 2 <= len(x))
     cand, centres = cand[keep], centres[keep]
     if len(cand) < 10:
         return {"frames_compared": 0, "agreement": 0.0, "disagreeing_spans": [], "method": "LPC formants"}
-    first = centres - win // 2
-    f1f2 = np.concatenate([formants_batch(segments_at(audio, first[b], win)) for b in _batches(first, LPC_RATE)])
+    offsets = np.arange(win)[None, :] - win // 2
+    f1f2 = np.concatenate([formants_batch(x[centres[k:k + BATCH, None] + offsets].astype(np.float64))
+                           for k in range(0, len(centres), BATCH)])
     found = ~np.isnan(f1f2).any(axis=1)
     frames, f1f2 = cand[found], f1f2[found]
     if len(frames) < 10:
