@@ -114,8 +114,8 @@ class Atlas:
         return out
 
     # ---------------------------------------------------------------- pixels
-    def sprite(self, rel: str) -> Sprite:
-        return SPRITES.get(str(self.assets_dir / rel))
+    def sprite(self, rel: str, rgba: bool = False) -> Sprite:
+        return SPRITES.get(str(self.assets_dir / rel), rgba)
 
 
 def _is_view(value) -> bool:

@@ -67,8 +67,9 @@ class Sprite:
         return freed
 
 
-def decode_sprite(path: str) -> Sprite:
-    """Decode an image file as a BGRA sprite; ContractError naming the file when it cannot be used."""
+def decode_sprite(path: str, rgba: bool = False) -> Sprite:
+    """Decode an image file as a BGRA sprite (RGBA with `rgba`: what the PNG encoder takes, so export
+    frames need no channel swap); ContractError naming the file when it cannot be used."""
     size = png_size(path)
     if size is not None and max(size) > MAX_SPRITE_SIDE:
         raise ContractError(path, "", f"the sprite is {size[0]}x{size[1]}, over the {MAX_SPRITE_SIDE} px limit")
@@ -90,6 +91,8 @@ def decode_sprite(path: str) -> Sprite:
         img = cv2.cvtColor(img, cv2.COLOR_BGR2BGRA)
     elif img.shape[2] != 4:
         raise ContractError(path, "", f"the sprite has {img.shape[2]} channels; expected 1, 3 or 4")
+    if rgba:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
     return Sprite(np.ascontiguousarray(img))
 
 
@@ -99,22 +102,23 @@ class SpriteCache:
 
     def __init__(self, budget_bytes: int = 640 << 20):
         self.budget = budget_bytes
-        self._items: OrderedDict[str, Sprite] = OrderedDict()
+        self._items: OrderedDict[tuple[str, bool], Sprite] = OrderedDict()
         self._lock = threading.Lock()
         self._checked = 0  # cache hits since the last size check
 
-    def get(self, path: str) -> Sprite:
+    def get(self, path: str, rgba: bool = False) -> Sprite:
+        key = (path, rgba)
         with self._lock:
-            hit = self._items.get(path)
+            hit = self._items.get(key)
             if hit is not None:
-                self._items.move_to_end(path)
+                self._items.move_to_end(key)
                 self._checked += 1
                 if self._checked >= 64:  # premultiplied copies grow on hits: check now and then
                     self._trim()
                 return hit
-        sprite = decode_sprite(path)  # outside the lock: decoding is slow, threads may decode others
+        sprite = decode_sprite(path, rgba)  # outside the lock: decoding is slow, threads may decode others
         with self._lock:
-            self._items[path] = sprite
+            self._items[key] = sprite
             self._trim()
         return sprite
 

@@ -76,10 +76,12 @@ def build_plan(session: Session, atlas: Atlas) -> FramePlan:
                      atlas.labels, resolved, warnings)
 
 
-def render_row(atlas: Atlas, settings: RenderSettings, sprite_rel: str, pose_row, out=None) -> np.ndarray:
-    """The single frame renderer: BGRA uint8 (h, w, 4). Preview and export both call this."""
+def render_row(atlas: Atlas, settings: RenderSettings, sprite_rel: str, pose_row, out=None,
+               rgba: bool = False) -> np.ndarray:
+    """The single frame renderer: BGRA uint8 (h, w, 4). Preview and export both call this (the export
+    asks for the same pixels in RGBA order, the PNG encoder's, so it needs no channel swap)."""
     _, _, roll, tx, ty, scale = (float(v) for v in pose_row)
-    return compose(atlas.sprite(sprite_rel), roll, tx, ty, scale, settings.canvas_w, settings.canvas_h,
+    return compose(atlas.sprite(sprite_rel, rgba), roll, tx, ty, scale, settings.canvas_w, settings.canvas_h,
                    settings.target_h_ratio, out)
 
 

@@ -90,11 +90,11 @@ def test_s8_failed_export_leaves_previous_sequence_intact(session, tmp_path, mon
     real = export_mod.render_row
     calls = []
 
-    def broken(*args):
+    def broken(*args, **kwargs):
         calls.append(1)
         if len(calls) == 17:
             raise OSError("disk full")
-        return real(*args)
+        return real(*args, **kwargs)
     monkeypatch.setattr(export_mod, "render_row", broken)
     with pytest.raises(OutputError, match="disk full"):  # an OS error while writing: exit 4, path named
         export_fg(open_project(session), ExportOptions(out_dir=out, incremental=False))

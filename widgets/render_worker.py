@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from widgets.qt_image import bgra_to_qimage
@@ -19,6 +20,7 @@ class FrameRenderer(QObject):
         self._project = None
         self._generation = 0
         self._closed = False
+        self._buf = None          # the canvas, reused: a 720x720 frame allocates nothing once warm
         self._thread = threading.Thread(target=self._run, name="preview-render", daemon=True)
         self._thread.start()
 
@@ -46,7 +48,10 @@ class FrameRenderer(QObject):
                 continue
             t0 = time.perf_counter()
             try:
-                image = bgra_to_qimage(project.render_frame(frame))
+                rs = project.session.render
+                if self._buf is None or self._buf.shape[:2] != (rs.canvas_h, rs.canvas_w):
+                    self._buf = np.zeros((rs.canvas_h, rs.canvas_w, 4), np.uint8)
+                image = bgra_to_qimage(project.render_frame(frame, self._buf))  # QImage copies: reuse is safe
             except Exception:  # a sprite that cannot be decoded: the window reports it elsewhere
                 continue
             ms = (time.perf_counter() - t0) * 1000

@@ -16,8 +16,15 @@ ENCODER = "fpng" if _fpng is not None else "opencv"
 
 def encode_png(bgra: np.ndarray, encoder: str = ENCODER) -> bytes:
     if encoder == "fpng":
-        return _fpng.from_ndarray(cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGBA))
+        return _fpng.fpng_ext.encode_ndarray(cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGBA))
     ok, buf = cv2.imencode(".png", bgra)
     if not ok:
         raise OSError("PNG encoding failed")
     return buf.tobytes()
+
+
+def encode_rgba_png(rgba: np.ndarray, encoder: str = ENCODER) -> bytes:
+    """The same PNG from pixels already in RGBA order (the export renders them so)."""
+    if encoder == "fpng":
+        return _fpng.fpng_ext.encode_ndarray(rgba)
+    return encode_png(cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA), encoder)

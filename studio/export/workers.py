@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from contracts.session import RenderSettings
-from studio.export.png import ENCODER, encode_png
+from studio.export.png import ENCODER, encode_rgba_png
 from studio.plan import render_row
 
 FRAME_NAME = "{:08d}.png"
@@ -53,9 +53,9 @@ def render_into(spec: RenderSpec, atlas, frames, folder: str, cancel: threading.
     for i in frames:
         if cancel is not None and cancel.is_set():
             break
-        render_row(atlas, settings, spec.sprites[spec.sprite_of[i]], spec.pose[i], buf)  # the preview's renderer
-        with open(os.path.join(folder, FRAME_NAME.format(i)), "wb") as f:
-            f.write(encode_png(buf, spec.encoder))
+        render_row(atlas, settings, spec.sprites[spec.sprite_of[i]], spec.pose[i], buf, rgba=True)  # the preview's
+        with open(os.path.join(folder, FRAME_NAME.format(i)), "wb") as f:                          # renderer
+            f.write(encode_rgba_png(buf, spec.encoder))
         done += 1
     return done
 
@@ -101,6 +101,21 @@ def render_frames(atlas, spec: RenderSpec, frames: list[int], folder: Path, work
     frames = sorted(frames, key=lambda i: (spec.sprite_of[i], i))
     chunks = [frames[a:a + CHUNK] for a in range(0, len(frames), CHUNK)]
     done = 0
+    if os.environ.get("LIPSYNC_EXPORT_THREADS") and workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+        import cv2
+        old = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                futs = [pool.submit(render_into, spec, atlas, chunk, str(folder), cancel) for chunk in chunks]
+                for fut in futs:
+                    done += fut.result()
+                    if progress:
+                        progress(done)
+        finally:
+            cv2.setNumThreads(old)
+        return done
     if workers <= 1 or len(frames) < MIN_FRAMES_FOR_PROCESSES:
         for chunk in chunks:
             done += render_into(spec, atlas, chunk, str(folder), cancel)
