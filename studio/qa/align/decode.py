@@ -1,0 +1,145 @@
+"""From frame-class probabilities to a mouth shape per 10 ms hop.
+
+- Audio only: a Viterbi pass over the six shapes with a switching cost, so the mouth does not
+  flicker; a consonant can take any shape (its probability supports every open shape), and hops
+  without speech energy are closed.
+- With text: forced alignment of the text's units (text.py) in order, a Viterbi pass over
+  (hop, unit) in a band around the diagonal, each unit at least one hop, pauses optional. Then
+  every hop takes its unit's shape; a consonant takes the shape of the vowel it leads into (or,
+  before a pause, the vowel it ends).
+Both return shapes per hop; track.py turns them into frames and events.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from studio.qa.align.phones import CLOSED, CONS
+from studio.qa.align.text import Unit
+
+SWITCH_COST = 2.2        # audio only: log-probability cost of changing shape between hops
+CONS_SHARE = 0.6         # audio only: how much of a consonant's probability supports each open shape
+FLOOR = 1e-4
+
+
+def audio_only(post: np.ndarray, speech: np.ndarray) -> np.ndarray:
+    """Shapes (0..5) per hop from (hops, 7) class probabilities and a per-hop speech mask."""
+    p = post[:, :6].copy()
+    p[:, 1:] += CONS_SHARE * post[:, CONS:CONS + 1]
+    p[~speech, 0] = 1.0                                 # no speech energy: closed
+    p[~speech, 1:] = FLOOR
+    logp = np.log(np.maximum(p, FLOOR))
+    n, k = logp.shape
+    back = np.zeros((n, k), np.int8)
+    score = logp[0].copy()
+    for h in range(1, n):
+        best = int(np.argmax(score))
+        switch = score[best] - SWITCH_COST
+        stay = score >= switch
+        back[h] = np.where(stay, np.arange(k), best)
+        score = np.where(stay, score, switch) + logp[h]
+    out = np.empty(n, np.int8)
+    out[-1] = int(np.argmax(score))
+    for h in range(n - 1, 0, -1):
+        out[h - 1] = back[h, out[h]]
+    return out
+
+
+def _emissions(post: np.ndarray, priors: np.ndarray, units: list[Unit]) -> np.ndarray:
+    """(hops, units) log scaled likelihoods: log P(class | hop) / P(class) for each unit's classes."""
+    scaled = np.log(np.maximum(post, FLOOR)) - np.log(np.maximum(priors, FLOOR))
+    cols = []
+    for u in units:
+        if u.shapes:
+            cols.append(scaled[:, list(u.shapes)].max(axis=1))
+        else:   # a consonant: its class, or (briefly) anything, as real consonants are often not "cons"
+            cols.append(np.maximum(scaled[:, CONS], scaled.max(axis=1) - 1.5))
+    return np.stack(cols, axis=1).astype(np.float32)
+
+
+def forced(post: np.ndarray, priors: np.ndarray, units: list[Unit], band: int | None = None) -> np.ndarray:
+    """The unit index per hop of the best monotonic alignment of `units` to the hops: each unit at least
+    one hop, optional units may be skipped, within a band around the diagonal (wide enough for pauses
+    and rate changes; it keeps an hour of text affordable)."""
+    n, m = len(post), len(units)
+    emis = _emissions(post, priors, units)
+    optional = np.array([u.optional for u in units])
+    half = band if band is not None else max(96, m // 4)
+    centre = np.arange(n) * (m / max(n, 1))
+    lo = np.clip(centre - half, 0, m).astype(np.int64)
+    hi = np.clip(centre + half + 1, 1, m).astype(np.int64)
+    lo = np.minimum(np.maximum.accumulate(lo), hi - 1)
+    hi = np.maximum.accumulate(hi)
+    neg = np.float32(-1e30)
+    prev = np.full(m + 2, neg, np.float32)          # index j + 2 holds unit j (two guard cells below 0)
+    prev[2] = emis[0, 0]
+    if optional[0] and m > 1:
+        prev[3] = emis[0, 1]
+    cur = np.full(m + 2, neg, np.float32)
+    can_skip = np.zeros(m, bool)
+    can_skip[1:] = optional[:-1]
+    moves = []                                      # per hop: (lo, packed 'advanced', packed 'skipped')
+    for h in range(1, n):
+        a, b = int(lo[h]), int(hi[h])
+        stay = prev[a + 2:b + 2]
+        step = prev[a + 1:b + 1]
+        jump = np.where(can_skip[a:b], prev[a:b], neg)
+        best = np.maximum(stay, np.maximum(step, jump))
+        advanced = (step >= stay) & (step >= jump)
+        skipped = ~advanced & (jump > stay)
+        if h >= 2:                                   # `cur` still holds hop h-2's band: clear it
+            cur[int(lo[h - 2]) + 2:int(hi[h - 2]) + 2] = neg
+        cur[a + 2:b + 2] = best + emis[h, a:b]
+        moves.append((a, np.packbits(advanced), np.packbits(skipped), b - a))
+        prev, cur = cur, prev
+    ends = [m - 1] + ([m - 2] if m >= 2 and optional[m - 1] else [])
+    j = max(ends, key=lambda k: prev[k + 2])
+    path = np.empty(n, np.int64)
+    path[-1] = j
+    for h in range(n - 1, 0, -1):
+        a, adv, skp, w = moves[h - 1]
+        k = j - a
+        if 0 <= k < w:
+            if (adv[k >> 3] >> (7 - (k & 7))) & 1:
+                j -= 1
+            elif (skp[k >> 3] >> (7 - (k & 7))) & 1:
+                j -= 2
+        path[h - 1] = max(j, 0)
+        j = path[h - 1]
+    return path
+
+
+def unit_shapes(path: np.ndarray, units: list[Unit], post: np.ndarray) -> np.ndarray:
+    """A shape per hop from the aligned units: vowels their best-fitting candidate, consonants the
+    vowel they lead into (or the one they end, before a pause), pauses and bilabials closed."""
+    m = len(units)
+    shape_of = np.zeros(m, np.int8)
+    nxt, prv = -1, -1
+    vowel_next = np.full(m, -1, np.int64)
+    vowel_prev = np.full(m, -1, np.int64)
+    for j in range(m - 1, -1, -1):
+        if units[j].kind == "pause":
+            nxt = -1
+        vowel_next[j] = nxt
+        if units[j].kind == "vowel":
+            nxt = j
+    for j in range(m):
+        if units[j].kind == "pause":
+            prv = -1
+        vowel_prev[j] = prv
+        if units[j].kind == "vowel":
+            prv = j
+    out = np.zeros(len(path), np.int8)
+    for j in range(m):
+        hops = np.flatnonzero(path == j)
+        u = units[j]
+        if u.kind in ("pause", "closed"):
+            out[hops] = CLOSED
+        elif u.shapes:   # vowel or glide: the candidate the audio favours, hop by hop
+            cands = np.array(u.shapes)
+            if len(hops):
+                out[hops] = cands[np.argmax(post[np.ix_(hops, cands)], axis=1)] if len(cands) > 1 else cands[0]
+            shape_of[j] = cands[0]
+        else:
+            k = vowel_next[j] if vowel_next[j] >= 0 else vowel_prev[j]
+            out[hops] = units[k].shapes[0] if k >= 0 else CLOSED
+    return out
