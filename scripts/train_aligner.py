@@ -23,13 +23,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from contracts.audio import AudioSource  # noqa: E402
+import festival_phonemes  # noqa: E402
 from espeak_phonemes import speak  # noqa: E402
 from studio.qa.align import features  # noqa: E402
 from studio.qa.align.model import MODEL_DIR, Mlp  # noqa: E402
 from studio.qa.align.phones import CLASSES, CLOSED, espeak_targets, hop_classes  # noqa: E402
 
 TRAIN_VOICES = {"ja": ["ja", "ja+m1", "ja+m3", "ja+f1", "ja+f3", "ja+f5", "ja+m5"],
-                "en": ["en-us", "en-us+m1", "en-us+f1", "en-us+f3", "en+m3", "en+f2", "en-us+m5"]}
+                "en": ["en-us", "en-us+m1", "en-us+f1", "en-us+f3", "en+m3", "en+f2", "en-us+m5",
+                       "festival:kal_diphone", "festival:kal_diphone"]}   # Festival's slt voice is kept for testing
 CONTEXT = 5
 HIDDEN = (160, 64)
 
@@ -108,7 +110,13 @@ def augment(x: np.ndarray, sr: int, rng: np.random.Generator) -> tuple[np.ndarra
 
 def utterance(lang: str, text: str, voice: str, rate: int, rng: np.random.Generator):
     """(features (hops, 39), labels (hops,)) of one synthesised, augmented utterance."""
-    audio, sr, phonemes = speak(text, voice, rate)
+    if voice.startswith("festival:"):
+        got = festival_phonemes.speak(text, voice.split(":", 1)[1])
+        if got is None:
+            return None
+        audio, sr, phonemes = got
+    else:
+        audio, sr, phonemes = speak(text, voice, rate)
     x = audio.astype(np.float32) / 32768.0
     pad_a, pad_b = int(sr * rng.uniform(0.1, 0.6)), int(sr * rng.uniform(0.1, 0.6))
     x = np.concatenate([np.zeros(pad_a, np.float32), x, np.zeros(pad_b, np.float32)])
@@ -184,9 +192,11 @@ def build(lang: str, utterances: int, seed: int):
     for k in range(utterances):
         text = ja_text(rng) if lang == "ja" else en_text(rng, words)
         voice = rng.choice(TRAIN_VOICES[lang])
-        f, y = utterance(lang, text, voice, rng.randint(120, 240), nrng)
-        feats.append(f)
-        labels.append(y)
+        got = utterance(lang, text, voice, rng.randint(120, 240), nrng)
+        if got is None:
+            continue
+        feats.append(got[0])
+        labels.append(got[1])
         if (k + 1) % 250 == 0:
             print(f"  {k + 1} utterances, {time.perf_counter() - t0:.0f} s", flush=True)
     return feats, labels

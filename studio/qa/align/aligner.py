@@ -65,14 +65,12 @@ def _num(x: float):
     return int(x) if x.is_integer() else x
 
 
-def speech_mask(feats_c0: np.ndarray) -> np.ndarray:
-    """Hops with speech energy: c0 (log energy) above the quiet floor by a margin, short gaps closed."""
-    if not len(feats_c0):
-        return np.zeros(0, bool)
-    floor, peak = np.percentile(feats_c0, 10), np.percentile(feats_c0, 99)
-    if peak - floor < 3.0:                 # silence or a flat signal
-        return np.zeros(len(feats_c0), bool)
-    return feats_c0 > floor + 0.25 * (peak - floor)
+def speech_mask(energy_db: np.ndarray) -> np.ndarray:
+    """Hops with speech energy: the scorer's voice activity (SPEC §9), so the aligner and the sync
+    score agree on where somebody speaks; silence and steady noise are not speech."""
+    from contracts.policy import default_policy
+    from studio.qa.sync import voice_activity
+    return voice_activity(energy_db, default_policy())
 
 
 def align(audio: AudioSource, text: str | None = None, lang: str = "ja", step_ms: float = 40.0,
@@ -82,12 +80,13 @@ def align(audio: AudioSource, text: str | None = None, lang: str = "ja", step_ms
         raise ValueError(f"lang must be one of {LANGS}")
     audio_ms = float(audio_ms if audio_ms is not None else audio.frames * 1000.0 / audio.sample_rate)
     model = model_for(lang)
-    c = features.mfcc(audio, progress)
+    energy = np.zeros(features.n_hops(audio))
+    c = features.mfcc(audio, progress, energy)
     d = features.deltas(c)
     f = np.hstack([c, d, features.deltas(d)])
     feats = ((f - f.mean(axis=0)) / (f.std(axis=0) + 1e-6)).astype(np.float32)
     post = model.posteriors(feats)
-    speech = speech_mask(c[:, 0])
+    speech = speech_mask(energy)
     notes = []
     units = units_for(text, lang) if text and text.strip() else []
     if units and any(u.kind != "pause" for u in units):

@@ -44,59 +44,69 @@ def audio_only(post: np.ndarray, speech: np.ndarray) -> np.ndarray:
     return out
 
 
-def _emissions(post: np.ndarray, priors: np.ndarray, units: list[Unit]) -> np.ndarray:
-    """(hops, units) log scaled likelihoods: log P(class | hop) / P(class) for each unit's classes."""
+def _emissions(post: np.ndarray, priors: np.ndarray, units: list[Unit]) -> tuple[np.ndarray, np.ndarray]:
+    """Log scaled likelihoods, log P(class | hop) / P(class), of each *kind* of unit per hop:
+    (table (hops, kinds), kind of each unit). Units of one kind (one vowel, closed, a consonant)
+    share a column, so an hour of text costs a few columns, not one per unit."""
     scaled = np.log(np.maximum(post, FLOOR)) - np.log(np.maximum(priors, FLOOR))
+    kinds: dict[tuple, int] = {}
+    unit_kind = np.array([kinds.setdefault(u.shapes, len(kinds)) for u in units], np.int64)
     cols = []
-    for u in units:
-        if u.shapes:
-            cols.append(scaled[:, list(u.shapes)].max(axis=1))
+    for shapes in kinds:
+        if shapes:
+            cols.append(scaled[:, list(shapes)].max(axis=1))
         else:   # a consonant: its class, or (briefly) anything, as real consonants are often not "cons"
             cols.append(np.maximum(scaled[:, CONS], scaled.max(axis=1) - 1.5))
-    return np.stack(cols, axis=1).astype(np.float32)
+    return np.stack(cols, axis=1).astype(np.float32), unit_kind
 
 
-def forced(post: np.ndarray, priors: np.ndarray, units: list[Unit], band: int | None = None) -> np.ndarray:
+BEAM = 320   # units kept either side of the best unit at each hop (the path moves at most 2 units a hop)
+
+
+def forced(post: np.ndarray, priors: np.ndarray, units: list[Unit], beam: int = BEAM) -> np.ndarray:
     """The unit index per hop of the best monotonic alignment of `units` to the hops: each unit at least
-    one hop, optional units may be skipped, within a band around the diagonal (wide enough for pauses
-    and rate changes; it keeps an hour of text affordable)."""
+    one hop, optional units may be skipped. A beam around the best unit of the previous hop keeps an
+    hour of text affordable (the window only moves forward)."""
     n, m = len(post), len(units)
-    emis = _emissions(post, priors, units)
+    table, kind = _emissions(post, priors, units)
     optional = np.array([u.optional for u in units])
-    half = band if band is not None else max(96, m // 4)
-    centre = np.arange(n) * (m / max(n, 1))
-    lo = np.clip(centre - half, 0, m).astype(np.int64)
-    hi = np.clip(centre + half + 1, 1, m).astype(np.int64)
-    lo = np.minimum(np.maximum.accumulate(lo), hi - 1)
-    hi = np.maximum.accumulate(hi)
-    neg = np.float32(-1e30)
-    prev = np.full(m + 2, neg, np.float32)          # index j + 2 holds unit j (two guard cells below 0)
-    prev[2] = emis[0, 0]
-    if optional[0] and m > 1:
-        prev[3] = emis[0, 1]
-    cur = np.full(m + 2, neg, np.float32)
     can_skip = np.zeros(m, bool)
     can_skip[1:] = optional[:-1]
-    moves = []                                      # per hop: (lo, packed 'advanced', packed 'skipped')
+    neg = np.float32(-1e30)
+    prev = np.full(m + 2, neg, np.float32)          # index j + 2 holds unit j (two guard cells below 0)
+    cur = np.full(m + 2, neg, np.float32)
+    prev[2] = table[0, kind[0]]
+    if optional[0] and m > 1:
+        prev[3] = table[0, kind[1]]
+    best = 0
+    lo_prev, hi_prev = 0, min(m, 2)
+    lo_old, hi_old = 0, 0                             # the band `cur` holds (two hops back)
+    moves = []                                      # per hop: (lo, width, packed 'advanced', packed 'skipped')
     for h in range(1, n):
-        a, b = int(lo[h]), int(hi[h])
+        a = max(lo_prev, best - beam)
+        b = min(m, max(hi_prev, best + beam + 2), hi_prev + 2)   # the path moves at most 2 units a hop
         stay = prev[a + 2:b + 2]
         step = prev[a + 1:b + 1]
         jump = np.where(can_skip[a:b], prev[a:b], neg)
-        best = np.maximum(stay, np.maximum(step, jump))
+        top = np.maximum(stay, np.maximum(step, jump))
         advanced = (step >= stay) & (step >= jump)
         skipped = ~advanced & (jump > stay)
-        if h >= 2:                                   # `cur` still holds hop h-2's band: clear it
-            cur[int(lo[h - 2]) + 2:int(hi[h - 2]) + 2] = neg
-        cur[a + 2:b + 2] = best + emis[h, a:b]
-        moves.append((a, np.packbits(advanced), np.packbits(skipped), b - a))
+        cur[lo_old + 2:hi_old + 2] = neg               # clear what `cur` held two hops back
+        vals = top + table[h][kind[a:b]]
+        cur[a + 2:b + 2] = vals
+        moves.append((a, b - a, np.packbits(advanced), np.packbits(skipped)))
+        best = a + int(np.argmax(vals))
+        lo_old, hi_old = lo_prev, hi_prev
+        lo_prev, hi_prev = a, b
         prev, cur = cur, prev
     ends = [m - 1] + ([m - 2] if m >= 2 and optional[m - 1] else [])
     j = max(ends, key=lambda k: prev[k + 2])
+    if prev[j + 2] <= neg / 2:                      # the end fell out of the beam: take the best reached
+        j = best
     path = np.empty(n, np.int64)
     path[-1] = j
     for h in range(n - 1, 0, -1):
-        a, adv, skp, w = moves[h - 1]
+        a, w, adv, skp = moves[h - 1]
         k = j - a
         if 0 <= k < w:
             if (adv[k >> 3] >> (7 - (k & 7))) & 1:
@@ -140,6 +150,6 @@ def unit_shapes(path: np.ndarray, units: list[Unit], post: np.ndarray) -> np.nda
                 out[hops] = cands[np.argmax(post[np.ix_(hops, cands)], axis=1)] if len(cands) > 1 else cands[0]
             shape_of[j] = cands[0]
         else:
-            k = vowel_next[j] if vowel_next[j] >= 0 else vowel_prev[j]
+            k = vowel_prev[j] if vowel_prev[j] >= 0 else vowel_next[j]
             out[hops] = units[k].shapes[0] if k >= 0 else CLOSED
     return out

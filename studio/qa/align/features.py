@@ -47,8 +47,8 @@ def n_hops(audio: AudioSource) -> int:
     return max(1, int(math.ceil(audio.frames / audio.sample_rate * 1000.0 / HOP_MS)))
 
 
-def mfcc(audio: AudioSource, progress=None) -> np.ndarray:
-    """(hops, 13) cepstra, hop h centred at h * 10 ms + 5 ms."""
+def mfcc(audio: AudioSource, progress=None, energy_db: np.ndarray | None = None) -> np.ndarray:
+    """(hops, 13) cepstra, hop h centred at h * 10 ms + 5 ms; fills `energy_db` (hops,) when given."""
     sr = audio.sample_rate
     hop = sr * HOP_MS / 1000.0
     win = int(round(sr * WIN_MS / 1000.0))
@@ -68,6 +68,8 @@ def mfcc(audio: AudioSource, progress=None) -> np.ndarray:
         frames = np.concatenate([frames[:, :1], frames[:, 1:] - 0.97 * frames[:, :-1]], axis=1)  # pre-emphasis
         power = np.abs(np.fft.rfft(frames, n_fft, axis=1)) ** 2
         out[h0:h1] = np.log(power @ bank.T + 1e-8) @ dct.T
+        if energy_db is not None:
+            energy_db[h0:h1] = 10.0 * np.log10(power.sum(axis=1) / (win * n_fft) + 1e-10)
         if progress:
             progress(h1, total)
     return out

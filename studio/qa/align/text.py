@@ -53,7 +53,7 @@ def _to_katakana(text: str) -> str:
 @lru_cache(maxsize=1)
 def _sudachi():
     from sudachipy import Dictionary
-    return Dictionary(dict="core").create()
+    return Dictionary(dict="core").tokenizer()
 
 
 def ja_reading(text: str) -> str:

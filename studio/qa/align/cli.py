@@ -1,0 +1,99 @@
+"""`main.py align AUDIO.wav|SESSION.json [--text T | --text-file F] [--lang ja|en] [--step-ms 40]
+[--out FILE] [--json]` (SPEC §11, §13).
+
+A session gives its audio, its step_ms (unless --step-ms) and its `text` key (unless --text); the
+output defaults to `<input name>.mouth.json` beside the input (never the session's own mouth
+timeline). The output is a canonical mouth timeline, written atomically, its `audio` relative to
+its own folder. The run prints the frames per shape, the speech/silence split and the sync score
+of the result; --json prints the same as one object.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from contracts.audio import AudioSource, wav_info
+from contracts.errors import ContractError, OutputError, os_reason
+from contracts.jsonfile import describe, read_bytes, require_finite
+from contracts.policy import load_policy
+from studio.io.atomic import write_atomic
+
+TEXT_LIMIT = 1 << 20
+
+
+def _text(args) -> str | None:
+    if args.text is not None:
+        return args.text
+    if args.text_file is not None:
+        raw = read_bytes(Path(args.text_file), "text", limit=TEXT_LIMIT)
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ContractError(args.text_file, "", "the text file is not UTF-8 text") from None
+    return None
+
+
+def _step(args, session_step: float | None) -> float:
+    if args.step_ms is None:
+        return float(session_step or 40.0)
+    v = require_finite(args.step_ms, None, "--step-ms")
+    if not 1 <= v <= 1000:
+        raise ContractError(None, "--step-ms", f"expected a number from 1 to 1000, got {describe(args.step_ms)}")
+    return v
+
+
+def prepare(args):
+    """(audio path, audio_ms, step_ms, text, lang, output path) from the command line; ContractError on bad input."""
+    source = Path(args.source)
+    lang = args.lang
+    if source.suffix.lower() == ".json":
+        from contracts.session import load_session
+        s = load_session(source)
+        if s.audio_path is None:
+            raise ContractError(source, "audio", "the session has no audio file to align the mouth track to")
+        audio_path, audio_ms, step = s.audio_path, float(s.audio_ms), _step(args, s.step_ms)
+        text = _text(args)
+        text = text if text is not None else s.text
+        lang = lang or (s.doc.get("lang") if s.doc.get("lang") in ("ja", "en") else None)
+    else:
+        info = wav_info(source)
+        audio_path, audio_ms, step, text = source, float(info.length_ms), _step(args, None), _text(args)
+        if audio_ms <= 0:
+            audio_ms = info.frames * 1000.0 / info.sample_rate
+    out = Path(args.out) if args.out else source.with_name(f"{source.stem}.mouth.json")
+    return audio_path, audio_ms, step, text, lang or "ja", out
+
+
+def run_align(args, say) -> int:
+    from studio.qa.align.aligner import align
+    from studio.qa.sync import score
+    audio_path, audio_ms, step, text, lang, out = prepare(args)
+    source = AudioSource(path=audio_path)
+    result = align(source, text, lang, step, audio_ms)
+    out_abs = Path(os.path.abspath(out))
+    doc = result.timeline(os.path.relpath(os.path.abspath(audio_path), out_abs.parent))
+    try:
+        if out_abs.is_dir():
+            raise OutputError(out_abs, "it is a folder")
+        write_atomic(out_abs, json.dumps(doc, indent=1) + "\n")
+    except OSError as exc:
+        raise OutputError(out_abs, os_reason(exc)) from None
+    sync = score(source, result.shapes, step, audio_ms, load_policy())
+    summary = {"out": str(out_abs), "audio": str(audio_path), "lang": lang, "step_ms": step,
+               "events": len(doc["frames"]), **result.summary(), "notes": result.notes,
+               "sync": {k: v for k, v in sync.to_json().items() if k in ("offset_ms", "confidence", "verdict", "notes")}}
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        return 0
+    per = ", ".join(f"{k} {v}" for k, v in summary["frames_per_shape"].items())
+    say(f"aligned ({'with text' if result.mode == 'text' else 'audio only'}, {lang}): {summary['frames']} frames "
+        f"at {step:g} ms in {summary['events']} events -> {out_abs}")
+    say(f"  frames per shape: {per}")
+    say(f"  speech {summary['speech_ms'] / 1000:.2f} s, silence {summary['silence_ms'] / 1000:.2f} s")
+    off = sync.offset_ms
+    say(f"  sync of the result: {sync.verdict} (offset {'n/a' if off is None else f'{off:+.0f} ms'}, "
+        f"confidence {sync.confidence:.2f})")
+    for n in result.notes:
+        say(f"  note: {n}")
+    return 0
