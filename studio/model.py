@@ -36,6 +36,11 @@ class StudioModel:
         self.sync_changed = Event("sync_changed")
         self.timelines_changed = Event("timelines_changed")  # (kinds) after an edit, undo or redo
         self.dirty_changed = Event("dirty_changed")
+        self.history_changed = Event("history_changed")      # the undo stack moved (names, dirty)
+        self.markers_changed = Event("markers_changed")
+        self.warnings_changed = Event("warnings_changed")
+        self.markers: list[float] = []                         # ms, sorted
+        self.runtime_warnings: list[str] = []                  # found while working (scoring, aligning)
 
     # ------------------------------------------------------------------ open
     def open(self, path: str | Path, overrides: Overrides | None = None) -> Project:
@@ -53,10 +58,76 @@ class StudioModel:
         self.editor = TimelineEditor({k: getattr(s, k).doc for k in present}, s.step_ms, s.emo_map, s.audio_ms,
                                      tracks={k: getattr(s, k) for k in present})
         self.editor.changed.connect(self._on_edit)
+        self.editor.history_changed.connect(self._on_history)
         self._saved_docs = dict(self.editor.docs)   # what the files on disk hold
+        self.markers = []
+        self.runtime_warnings = []
         self.project_changed.emit(project)
         self.frame_changed.emit(0)
+        self.warnings_changed.emit(self.warnings())
         return project
+
+    def _on_history(self) -> None:
+        self.history_changed.emit()
+        self.dirty_changed.emit(self.editor.dirty)
+
+    # -------------------------------------------------------------- warnings
+    def warnings(self) -> list[str]:
+        """Everything worth a look: the project's warnings, then what came up while working."""
+        return ([*self.project.warnings] if self.project else []) + self.runtime_warnings
+
+    def warn(self, text: str) -> None:
+        if text not in self.runtime_warnings:
+            self.runtime_warnings.append(text)
+            self.warnings_changed.emit(self.warnings())
+
+    # --------------------------------------------------------------- markers
+    def set_markers(self, ms: list[float]) -> None:
+        self.markers = sorted({float(m) for m in ms if 0 <= m <= self.project.session.audio_ms})
+        self.markers_changed.emit(self.markers)
+
+    def toggle_marker(self, frame: int) -> None:
+        t = frame * self.step_ms
+        self.set_markers([m for m in self.markers if m != t] if t in self.markers else [*self.markers, t])
+
+    def next_marker(self, frame: int, backwards: bool = False) -> int | None:
+        t = frame * self.step_ms
+        cands = [m for m in self.markers if (m < t - 1e-6 if backwards else m > t + 1e-6)]
+        if not cands:
+            return None
+        return self.frame_at((cands[-1] if backwards else cands[0]) / 1000.0)
+
+    def next_event(self, frame: int, kind: str = "mouth", backwards: bool = False) -> int | None:
+        """The frame of the next (previous) event start in a lane after (before) `frame`."""
+        if self.editor is None or kind not in self.editor.docs:
+            return None
+        starts = sorted({self.frame_at(float(e["t_ms"]) / 1000.0) for e in self.editor.events(kind)})
+        cands = [f for f in starts if (f < frame if backwards else f > frame)]
+        return (cands[-1] if backwards else cands[0]) if cands else None
+
+    # ------------------------------------------------------------ generation
+    def generate_mouth(self, text: str | None, lang: str, t0_ms: float | None = None, t1_ms: float | None = None,
+                       progress=None):
+        """Align a mouth track to the session audio (and text): the AlignResult (safe on a worker
+        thread: it reads nothing the GUI changes). `apply_generated` then makes it one edit."""
+        from contracts.audio import AudioSource
+        from studio.qa.align.aligner import align
+        s = self.project.session
+        if self.audio is None:
+            raise ValueError("the session has no audio to align a mouth track to")
+        src = AudioSource.of(self.audio, self.sample_rate)
+        return align(src, text, lang, s.step_ms, float(s.audio_ms), progress)
+
+    def apply_generated(self, result, t0_ms: float | None = None, t1_ms: float | None = None) -> None:
+        """Put a generated track (or its part in [t0, t1)) into the mouth lane as one undoable edit."""
+        step = result.step_ms
+        n = len(result.shapes)
+        f0 = 0 if t0_ms is None else max(0, int(round(t0_ms / step)))
+        f1 = n if t1_ms is None else min(n, int(round(t1_ms / step)))
+        runs = [(i * step, (i + 1) * step, int(result.shapes[i])) for i in range(f0, f1)]
+        where = "the whole session" if t0_ms is None else f"{_ms(f0 * step)}–{_ms(f1 * step)} ms"
+        how = "with text" if result.mode == "text" else "from the audio"
+        self.editor.paint_mouth_runs(runs, f"generate mouth track {how} over {where}")
 
     # ---------------------------------------------------------------- edits
     def _on_edit(self, kinds: set) -> None:
@@ -180,6 +251,10 @@ class StudioModel:
             return before[-1] if before else None
         later = [p for p in spans if p[0] > t + 1e-6]
         return later[0] if later else None
+
+
+def _ms(x: float):
+    return int(x) if float(x).is_integer() else round(x, 1)
 
 
 class RecentFiles:

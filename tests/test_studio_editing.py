@@ -53,12 +53,12 @@ def lane_point(w, kind, t, y=None):
     vb = lane.getViewBox()
     y = lane.y0 + lane.height / 2 if y is None else y
     scene = vb.mapViewToScene(QPointF(t, y))
-    p = w.timeline.mapFromScene(scene)
+    p = w.timeline.lane_widget(kind).mapFromScene(scene)
     return QPoint(p.x(), p.y())
 
 
 def drag(w, qtbot, kind, t_from, t_to, modifier=Qt.KeyboardModifier.NoModifier):
-    vp = w.timeline.viewport()
+    vp = w.timeline.lane_widget(kind).viewport()
     a, b = lane_point(w, kind, t_from), lane_point(w, kind, t_to)
     QTest.mousePress(vp, Qt.MouseButton.LeftButton, modifier, a)
     steps = 8
@@ -70,7 +70,7 @@ def drag(w, qtbot, kind, t_from, t_to, modifier=Qt.KeyboardModifier.NoModifier):
 
 
 def click(w, kind, t, modifier=Qt.KeyboardModifier.NoModifier, double=False, button=Qt.MouseButton.LeftButton):
-    vp = w.timeline.viewport()
+    vp = w.timeline.lane_widget(kind).viewport()
     p = lane_point(w, kind, t)
     QTest.mouseClick(vp, button, modifier, p)
     if double:  # what a real double click delivers: press, release, double-click, release
@@ -139,7 +139,8 @@ def test_drag_edge_resizes(window, qtbot, demo):
     blink = [i for i, e in enumerate(ed.events("expression")) if e["expression"] == "blink"][0]
     e = ed.events("expression")[blink]
     end = (e["t_ms"] + e["dur_ms"]) / 1000
-    drag(window, qtbot, "expression", end - 0.005, end + 0.16)  # ~2 px inside the end edge
+    inside = 2 * window.timeline.lanes["expression"]._px_seconds()   # 2 px inside the end edge
+    drag(window, qtbot, "expression", end - inside, end + 0.16)
     assert ed.events("expression")[blink]["dur_ms"] == e["dur_ms"] + 160
 
 

@@ -37,7 +37,7 @@ def test_open_demo_shows_frame_lanes_and_sync(window, qtbot):
     assert "view" in window.readout.text() and "frame 0/176" in window.readout.text()
     qtbot.waitUntil(lambda: window.model.sync is not None, timeout=15000)
     assert window.qa.verdict.text().startswith("sync: ")
-    assert window.transport.output_label.text() == "no audio output"
+    assert window.transport.output_label.text() == "no audio" and "silent clock" in window.transport.output_label.toolTip()
     assert len(window.timeline.curves) == 6
     assert window.recent.items[0] == str(DEMO.resolve())
 
@@ -193,7 +193,7 @@ def test_layout_and_recent_files_are_remembered(qtbot, tmp_path):
     w2 = MainWindow(QSettings(ini, QSettings.Format.IniFormat))
     qtbot.addWidget(w2)
     assert w2.recent.items == [str(DEMO.resolve())]
-    assert w2.recent_menu.actions()[0].text() == str(DEMO.resolve())
+    assert w2.menus.recent_menu.actions()[0].text() == str(DEMO.resolve())
     assert (w2.size().width(), w2.size().height()) == (701, 503)
     w2.close()
 

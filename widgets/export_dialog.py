@@ -1,18 +1,22 @@
-"""Export from the studio: runs the FG export on a worker with progress, frames/s and cancel."""
+"""Export from the studio: runs the FG export on a worker with progress, frames/s and cancel.
+
+The folder can be typed or browsed (the dialog starts in the session's folder); the line under it
+always says what will be written where, as the folder is typed.
+"""
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
                                QPushButton, QVBoxLayout)
 
 from studio.export.fg import ExportOptions, export_fg
 from widgets.workers import Job
 
 
-def _export_with_sync(project, options, progress, cancel, audio=None):
+def _export_with_sync(project, options, progress, cancel, audio=None):  # on the job's thread
     from studio.qa.sync import sync_for_report
     sync, note = sync_for_report(project, audio)
     return export_fg(project, options, progress, cancel, sync=sync, sync_note=note)
@@ -21,8 +25,9 @@ def _export_with_sync(project, options, progress, cancel, audio=None):
 class ExportDialog(QDialog):
     jump_to_frame = Signal(int)
 
-    def __init__(self, project, out_dir: Path, parent=None):
+    def __init__(self, project, out_dir: Path, parent=None, audio: tuple | None = None):
         super().__init__(parent)
+        self.audio = audio if audio and audio[0] is not None else None   # the studio's decoded WAV, reused
         self.setWindowTitle("Export FG sequence")
         self.project = project
         self.result = None
@@ -31,14 +36,21 @@ class ExportDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(QLabel("Output folder:"))
         self.out_edit = QLineEdit(str(out_dir))
+        self.out_edit.setToolTip("The export writes <folder>/in/fg/%08d.png, frames.csv and run_report.json")
         row.addWidget(self.out_edit)
+        self.browse_button = QPushButton("Browse…")
+        self.browse_button.setToolTip("Choose the output folder")
+        self.browse_button.clicked.connect(self.browse)
+        row.addWidget(self.browse_button)
         lay.addLayout(row)
         self.bar = QProgressBar()
         self.bar.setRange(0, len(project.plan))
         lay.addWidget(self.bar)
-        self.status = QLabel(f"{len(project.plan)} frames to {Path(out_dir) / 'in' / 'fg'}")
+        self.status = QLabel("")
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
+        self.out_edit.textChanged.connect(self._describe_target)
+        self._describe_target()
         self.jump_button = QPushButton("Jump to first fallback frame")
         self.jump_button.setVisible(False)
         self.jump_button.clicked.connect(self._jump)
@@ -52,8 +64,20 @@ class ExportDialog(QDialog):
         self.resize(560, 180)
         self._t0 = 0.0
 
+    def _describe_target(self) -> None:
+        if self.job is None:
+            folder = Path(self.out_edit.text() or ".")
+            self.status.setText(f"{len(self.project.plan)} frames to {folder / 'in' / 'fg'}")
+
+    def browse(self) -> None:
+        start = self.out_edit.text() or str(Path(self.project.session.path).parent)
+        path = QFileDialog.getExistingDirectory(self, "Export to folder", start)
+        if path:
+            self.out_edit.setText(path)
+
     def start(self) -> None:
         opts = ExportOptions(out_dir=Path(self.out_edit.text()))
+        self.browse_button.setEnabled(False)
         self.start_button.setEnabled(False)
         self.out_edit.setEnabled(False)
         self._t0 = time.perf_counter()
@@ -64,7 +88,7 @@ class ExportDialog(QDialog):
         self.job.start()
 
     def _run_export(self, opts: ExportOptions):  # on the job's thread
-        return _export_with_sync(self.project, opts, self.job.progress.emit, self.job.cancel)
+        return _export_with_sync(self.project, opts, self.job.progress.emit, self.job.cancel, self.audio)
 
     def _on_progress(self, done: int, total: int) -> None:
         self.bar.setValue(done)
@@ -90,6 +114,7 @@ class ExportDialog(QDialog):
         self.cancel_button.setText("Close")
         self.start_button.setEnabled(True)
         self.out_edit.setEnabled(True)
+        self.browse_button.setEnabled(True)
         self.job = None
 
     def _cancel(self) -> None:

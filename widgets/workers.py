@@ -11,13 +11,16 @@ class Job(QObject):
     finished = Signal(object)     # the function's result
     failed = Signal(str)          # one sentence
 
-    def __init__(self, fn, *args, parent=None, with_cancel: bool = False, **kwargs):
-        """Run fn(*args, **kwargs) on a thread; with_cancel passes this job's cancel event as `cancel`."""
+    def __init__(self, fn, *args, parent=None, with_cancel: bool = False, with_progress: bool = False, **kwargs):
+        """Run fn(*args, **kwargs) on a thread; with_cancel passes this job's cancel event as `cancel`,
+        with_progress its progress signal's emit as `progress(done, total)`."""
         super().__init__(parent)
         self.cancel = threading.Event()
         self._fn, self._args, self._kwargs = fn, args, kwargs
         if with_cancel:
             self._kwargs["cancel"] = self.cancel
+        if with_progress:
+            self._kwargs["progress"] = self.progress.emit
         self._thread = threading.Thread(target=self._run, daemon=True, name=getattr(fn, "__name__", "job"))
 
     def start(self) -> "Job":

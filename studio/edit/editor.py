@@ -435,12 +435,28 @@ class TimelineEditor:
             self.apply(f"merge {merged} identical {kind} neighbour{'s' if merged != 1 else ''}", kind, out, lo, hi)
         return merged
 
-    def paint_mouth(self, t0: float, t1: float, mouth_id: int, name: str = "set mouth in span") -> None:
+    def paint_mouth(self, t0: float, t1: float, mouth_id: int, name: str | None = None) -> None:
         """Make the mouth `mouth_id` throughout [t0, t1) (e.g. close it in a silent span)."""
+        self.paint_mouth_runs([(t0, t1, mouth_id)], name or f"paint {MOUTHS[mouth_id]} over {_num(t0)}–{_num(t1)} ms")
+
+    def paint_mouth_runs(self, runs: list[tuple[float, float, int]], name: str) -> None:
+        """Replace the mouth over [first start, last end) with consecutive runs (start, end, mouth id),
+        in the track's own form (labels stay labels, steps stay steps); one undoable command.
+        Runs of the same shape next to each other are joined."""
+        runs = [r for r in runs if r[1] > r[0]]
+        if not runs:
+            return
+        joined = [list(runs[0])]
+        for a, b, m in runs[1:]:
+            if m == joined[-1][2] and a == joined[-1][1]:
+                joined[-1][1] = b
+            else:
+                joined.append([a, b, m])
+        t0, t1 = joined[0][0], joined[-1][1]
         events = self.events("mouth")
         ends = self.tracks["mouth"].ends(self.step_ms)
         uses_dur = any("dur_ms" in e for e in events)
-        painted = self._mouth_event(events, t0, t1, mouth_id, uses_dur)
+        painted = [self._mouth_event(events, a, b, m, uses_dur) for a, b, m in joined]
         after = None   # without dur_ms: the event in force at t1, to restore after the span
         new = []
         for i, e in enumerate(events):
@@ -457,7 +473,7 @@ class TimelineEditor:
                     new.append(dict(e, t_ms=_num(t1), dur_ms=_num(end - t1)))
                 continue
             new.append(e)
-        new.append(painted)
+        new.extend(painted)
         if not uses_dur and after is not None and not any(float(e["t_ms"]) == t1 for e in new):
             new.append(dict(after, t_ms=_num(t1)))
         new.sort(key=lambda e: e["t_ms"])  # stable: equal starts keep their file order

@@ -21,10 +21,22 @@ class DriftMonitor:
         self._drift: list[float] = []
         self.dropped = 0
         self._last_frame: int | None = None
+        self._last_clock: float | None = None
 
     def presented(self, frame: int, audio_clock_s: float) -> None:
-        """A frame reached the screen while the audio clock read `audio_clock_s`."""
+        """A frame reached the screen while the audio clock read `audio_clock_s`.
+
+        When the clock jumps back (a loop wrapped, a seek), the frame on its way was asked for before
+        the jump: that sample is not drift, and frames are not counted as dropped across the jump."""
         start, clock = frame * self.step_ms, audio_clock_s * 1000.0
+        jumped_back = (self._last_clock is not None and clock < self._last_clock - 1e-6) or \
+            (self._last_frame is not None and frame < self._last_frame)
+        self._last_clock = clock
+        if jumped_back:
+            self._last_frame = None
+            return
+        if self._last_frame is not None and start > clock + 4 * self.step_ms:
+            return   # the clock wrapped between the request and the presentation
         end = start + self.step_ms
         self._drift.append(start - clock if clock < start else (end - clock if clock >= end else 0.0))
         if self._last_frame is not None and frame > self._last_frame + 1:

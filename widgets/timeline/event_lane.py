@@ -1,8 +1,9 @@
 """An editable event lane (mouth or expression): select, move, resize, insert, rubber-band.
 
 Gestures become commands on the StudioModel's TimelineEditor; a drag is one undo step. While a
-drag goes on, moves are applied at most every THROTTLE_MS (the preview and lanes follow live);
-the sync score is redone when the drag ends.
+drag goes on, moves are applied at most every THROTTLE_MS (the preview and lanes follow live) and
+an indicator shows where the dragged edge lands (time, frame, snapped or not). The editor's
+collision rules (studio/edit/limits.py) keep every event visible however far the drag goes.
 """
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPen
 
 from studio.edit.editor import EditError
+from widgets.timeline.style import SELECTION
 
 EDGE_PX = 5          # how close to an event's edge a press resizes instead of moving
 THROTTLE_MS = 60     # live drag updates at most this often
-MAX_DRAWN = 3000     # beyond this many visible events, outlines are skipped (strip shows them)
+MAX_DRAWN = 3000     # beyond this many visible events, outlines are skipped (the strip shows them)
 
 
 class EventLaneItem(pg.GraphicsObject):
@@ -33,6 +35,7 @@ class EventLaneItem(pg.GraphicsObject):
         self.snap = True
         self._drag = None
         self._band = None
+        self._indicator: tuple | None = None      # (line, text) while a drag goes on
         self.setZValue(20)
         self.setAcceptHoverEvents(True)
 
@@ -71,6 +74,13 @@ class EventLaneItem(pg.GraphicsObject):
         vb = self.getViewBox()
         return vb.viewPixelSize()[0] if vb is not None else 0.01
 
+    def selected_range(self) -> tuple[float, float] | None:
+        """(start, end) in seconds covering the selected events."""
+        if not self.selected:
+            return None
+        spans = [self.span(i) for i in self.selected if i < len(self.events())]
+        return (min(a for a, _ in spans), max(b for _, b in spans)) if spans else None
+
     # --------------------------------------------------------------- paint
     def paint(self, p, *args):
         ev = self.events()
@@ -81,7 +91,7 @@ class EventLaneItem(pg.GraphicsObject):
         starts = [e["t_ms"] / 1000.0 for e in ev]
         i0 = max(0, bisect.bisect_right(starts, a) - 2)
         i1 = min(len(ev), bisect.bisect_right(starts, b) + 1)
-        pen_sel = QPen(QColor(255, 230, 90), 0)
+        pen_sel = QPen(QColor(*SELECTION), 0)
         pen_sel.setCosmetic(True)
         pen_sel.setWidth(2)
         pen = QPen(QColor(20, 20, 24, 200), 0)
@@ -95,7 +105,7 @@ class EventLaneItem(pg.GraphicsObject):
                     s, e = self.span(i)
                     p.drawRect(QRectF(s, self.y0, e - s, self.height))
         p.setPen(pen_sel)
-        p.setBrush(QBrush(QColor(255, 230, 90, 60)))
+        p.setBrush(QBrush(QColor(*SELECTION, 60)))
         for i in self.selected:
             if i0 <= i < i1:
                 s, e = self.span(i)
@@ -103,7 +113,7 @@ class EventLaneItem(pg.GraphicsObject):
         if self._band is not None:
             s, e = sorted(self._band)
             p.setPen(pen_sel)
-            p.setBrush(QBrush(QColor(255, 230, 90, 40)))
+            p.setBrush(QBrush(QColor(*SELECTION, 40)))
             p.drawRect(QRectF(s, self.y0, e - s, self.height))
 
     # --------------------------------------------------------------- mouse
@@ -111,9 +121,23 @@ class EventLaneItem(pg.GraphicsObject):
         if ev.isExit():
             self.setCursor(Qt.CursorShape.ArrowCursor)
             return
-        mode = self._hit(ev.pos().x())[0]
+        mode, i = self._hit(ev.pos().x())
         self.setCursor({"start": Qt.CursorShape.SizeHorCursor, "end": Qt.CursorShape.SizeHorCursor,
                         "body": Qt.CursorShape.OpenHandCursor}.get(mode, Qt.CursorShape.ArrowCursor))
+        self.setToolTip(self.describe(i) if i is not None else "")
+
+    def describe(self, i: int) -> str:
+        """What the hover shows for event i: its value, start, length, position in the lane."""
+        e = self.events()[i]
+        s, end = self.span(i)
+        what = e.get("expression") or e.get("mouth") or e.get("mouth6")
+        if what is None and "mouth_id" in e:
+            what = ("closed", "a", "i", "u", "e", "o")[int(e["mouth_id"])]
+        if what is None and "emo_id" in e:
+            what = f"emo_id {e['emo_id']}"
+        return (f"{self.kind} event {i + 1} of {len(self.events())}: {what}\n"
+                f"{s:.3f}–{end:.3f} s ({(end - s) * 1000:.0f} ms)\n"
+                f"drag to move, drag an edge to resize, double-click to insert, right-click for more")
 
     def _hit(self, t: float):
         i = self.event_at(t)
@@ -185,6 +209,7 @@ class EventLaneItem(pg.GraphicsObject):
                 self.selection_changed.emit()
             else:
                 self.editor.end()
+                self._hide_indicator()
                 self.drag_finished.emit()
             self._drag = None
             self.update()
@@ -198,12 +223,46 @@ class EventLaneItem(pg.GraphicsObject):
                 d["sel"] = self.editor.move(self.kind, d["sel"], dt_ms, snap=self.snap)
                 d["applied"] += self.events()[d["sel"][0]]["t_ms"] - before
                 self.selected = set(d["sel"])
+                self._show_indicator(self.events()[d["sel"][0]]["t_ms"] / 1000.0, t)
             elif d["mode"] == "start":
                 self.editor.resize(self.kind, d["index"], start_ms=t * 1000.0, snap=self.snap)
+                self._show_indicator(self.events()[d["index"]]["t_ms"] / 1000.0, t)
             elif d["mode"] == "end":
                 self.editor.resize(self.kind, d["index"], end_ms=t * 1000.0, snap=self.snap)
+                self._show_indicator(self.editor.event_end(self.kind, d["index"]) / 1000.0, t)
         except EditError as err:
             self.edit_failed.emit(str(err))
+
+    # ------------------------------------------------------- drag indicator
+    def _show_indicator(self, landed_s: float, pointer_s: float) -> None:
+        """A line where the dragged edge landed and its time, frame and snapping, near the pointer."""
+        vb = self.getViewBox()
+        if vb is None:
+            return
+        if self._indicator is None:
+            line = pg.InfiniteLine(landed_s, angle=90, movable=False,
+                                   pen=pg.mkPen(SELECTION, width=1, style=Qt.PenStyle.DashLine))
+            text = pg.TextItem("", color=SELECTION, anchor=(0, 1), fill=pg.mkBrush(20, 20, 24, 200))
+            for item in (line, text):
+                item.setZValue(60)
+                vb.addItem(item, ignoreBounds=True)
+            self._indicator = (line, text)
+        line, text = self._indicator
+        step = self.editor.step_ms
+        frame = int(round(landed_s * 1000.0 / step))
+        held = abs(landed_s - pointer_s) > 1.5 * step / 1000.0
+        text.setText(f"{landed_s:.3f} s · frame {frame}" + (" · snapped" if self.snap else "")
+                     + (" · stopped by a neighbour" if held else ""))
+        line.setValue(landed_s)
+        text.setPos(landed_s, self.y0 + self.height)
+
+    def _hide_indicator(self) -> None:
+        if self._indicator is not None:
+            for item in self._indicator:
+                vb = item.getViewBox()
+                if vb is not None:
+                    vb.removeItem(item)
+            self._indicator = None
 
     # -------------------------------------------------------------- verbs
     def insert_at(self, t: float) -> None:
@@ -213,8 +272,8 @@ class EventLaneItem(pg.GraphicsObject):
         ev = self.events()
         if self.kind == "mouth":
             template = ev[0] if ev else {"mouth_id": 0}
-            new = {"t_ms": t_ms, **({"mouth": "a"} if "mouth" in template and "mouth_id" not in template
-                                    else {"mouth_id": 1})}
+            key = next((k for k in ("mouth_id", "mouth", "mouth6") if k in template), "mouth_id")
+            new = {"t_ms": t_ms, key: 1 if key == "mouth_id" else "a"}
             if any("dur_ms" in e for e in ev):
                 new["dur_ms"] = step
         else:

@@ -1,0 +1,152 @@
+"""File flows: open, save, save as, unsaved-edits prompt, autosave and recovery, export dialog.
+
+Every file dialog starts in the open session's folder (else the last folder used). A bad session
+shows the CLI's sentence and keeps what was open.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from contracts.errors import ContractError, OutputError
+from widgets.export_dialog import ExportDialog
+
+
+class FileFlows:
+    def __init__(self, window):
+        self.w = window
+
+    # ------------------------------------------------------------------ where
+    def start_folder(self) -> str:
+        """The folder dialogs open in: the session's, else the last one used, else the working folder."""
+        m = self.w.model
+        if m.project is not None:
+            return str(Path(os.path.abspath(m.project.session.path)).parent)
+        return str(self.w.settings.value("last_folder", str(Path.cwd())))
+
+    # ------------------------------------------------------------------- open
+    def open_session(self, path: str | Path) -> bool:
+        w = self.w
+        if not self.confirm_unsaved():
+            return False
+        if w.model.project is not None and not w.model.dirty:
+            w.recovery.discard(w.model.project.session.path)
+        try:
+            w.model.open(path)
+        except ContractError as err:
+            w.report_error(str(err))
+            return False
+        except Exception as exc:  # an unexpected failure must not take the window down
+            w.report_error(f"{Path(path).name}: could not be opened ({exc.__class__.__name__}: {exc})")
+            return False
+        w.recent.add(path)
+        w.settings.setValue("recent", w.recent.items)
+        w.settings.setValue("last_folder", str(Path(os.path.abspath(path)).parent))
+        w.menus.refresh_recent()
+        return True
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.w, "Open session", self.start_folder(), "Session (*.json)")
+        if path:
+            self.open_session(path)
+
+    # ------------------------------------------------------------------- save
+    def save(self) -> bool:
+        w = self.w
+        if not w.model.project or not w.model.dirty:
+            return True
+        try:
+            written = w.model.save()
+        except (OSError, OutputError) as exc:
+            w.report_error(f"saving failed, nothing was changed on disk: {exc}")
+            return False
+        w.recovery.discard(w.model.project.session.path)
+        w.update_title()
+        w.statusBar().showMessage("saved " + (", ".join(p.name for p in written) or "(nothing changed)"), 5000)
+        return True
+
+    def save_as_dialog(self) -> None:
+        if not self.w.model.project:
+            return
+        name = Path(self.w.model.project.session.path).name
+        path, _ = QFileDialog.getSaveFileName(self.w, "Save session as", str(Path(self.start_folder()) / name),
+                                              "Session (*.json)")
+        if path:
+            self.save_as(path)
+
+    def save_as(self, path: str | Path) -> bool:
+        w = self.w
+        old = w.model.project.session.path
+        try:
+            new = w.model.save_as(path)
+        except (OSError, ContractError, OutputError) as exc:
+            w.report_error(f"save as failed, nothing was written: {exc}")
+            return False
+        w.recovery.discard(old)
+        w.recent.add(new)
+        w.settings.setValue("recent", w.recent.items)
+        w.menus.refresh_recent()
+        return True
+
+    def confirm_unsaved(self) -> bool:
+        """With unsaved edits: save, discard or cancel. True when it is fine to go on."""
+        if not self.w.model.dirty:
+            return True
+        answer = self.w.ask_unsaved()
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def ask_unsaved(self) -> str:
+        if os.environ.get("LIPSYNC_NO_DIALOGS"):  # non-interactive (tests, screenshots): nobody to ask
+            return "discard"
+        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved edits", "The timelines have unsaved edits. Save them?",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self.w)
+        choice = box.exec()
+        return {QMessageBox.StandardButton.Save: "save",
+                QMessageBox.StandardButton.Discard: "discard"}.get(QMessageBox.StandardButton(choice), "cancel")
+
+    # -------------------------------------------------------------- recovery
+    def autosave(self) -> None:
+        m = self.w.model
+        if m.project and m.dirty:
+            self.w.recovery.save(m.project.session.path, m.editor.docs)
+
+    def offer_recovery(self) -> bool:
+        """At start: unsaved edits from a session that ended without saving are offered back."""
+        w = self.w
+        for entry in w.recovery.entries():
+            session = Path(entry["session"])
+            if not session.exists():
+                continue
+            if w.ask_recover(session) and self.open_session(session):
+                w.model.restore_docs(entry["docs"])
+                w.statusBar().showMessage(f"recovered unsaved edits of {session.name}", 8000)
+                return True
+            w.recovery.discard(session)
+        return False
+
+    def ask_recover(self, session: Path) -> bool:
+        if os.environ.get("LIPSYNC_NO_DIALOGS"):
+            return False
+        answer = QMessageBox.question(self.w, "Recover edits", f"{session.name} has unsaved edits from a session that "
+                                                               "did not end normally. Recover them?")
+        return answer == QMessageBox.StandardButton.Yes
+
+    # ---------------------------------------------------------------- export
+    def export_dialog(self) -> ExportDialog | None:
+        w = self.w
+        if not w.model.project:
+            return None
+        session = str(Path(os.path.abspath(w.model.project.session.path)))
+        remembered = w.settings.value(f"export_dir/{session}")
+        out = Path(remembered) if remembered else Path(self.start_folder()) / "out" / "fg"
+        dlg = ExportDialog(w.model.project, out, w, audio=(w.model.audio, w.model.sample_rate))
+        dlg.jump_to_frame.connect(w.go_to_frame)
+        dlg.finished.connect(lambda _: w.settings.setValue(f"export_dir/{session}", dlg.out_edit.text()))
+        if not os.environ.get("LIPSYNC_NO_DIALOGS"):
+            dlg.open()
+        return dlg

@@ -1,0 +1,98 @@
+"""QA flows: scoring off the GUI thread (the newest scoring wins), applying the measured offset (only
+when it is a measurement, snapped to the grid, with the score before and after), fixing spans,
+and stepping through problems (the timeline frames each one, the list highlights it)."""
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer
+
+from studio.qa.problems import offset_fix, problems
+from widgets.workers import Job
+
+
+class QAFlows:
+    def __init__(self, window):
+        self.w = window
+        self._job: Job | None = None
+        self._gen = 0
+        self._before = None          # the report an applied offset started from
+        self.timer = QTimer(window)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(300)  # re-score once edits pause (a drag applies every 60 ms)
+        self.timer.timeout.connect(self.start_scoring)
+
+    def start_scoring(self) -> None:
+        w = self.w
+        if not w.model.project:
+            return
+        from studio.qa.sync import score_project
+        w.qa.set_scoring()
+        self._gen += 1
+        gen = self._gen
+        audio = (w.model.audio, w.model.sample_rate) if w.model.audio is not None else None
+        job = Job(score_project, w.model.project, None, audio, parent=w)
+        # several scorings may overlap while edits come in: only the newest one's result counts
+        job.finished.connect(lambda report: gen == self._gen and w.model.set_sync(report))
+        job.failed.connect(lambda msg: self._failed(msg))
+        self._job = job.start()
+
+    def _failed(self, msg: str) -> None:
+        self.w.model.warn(f"sync scoring failed: {msg}")
+        self.w.statusBar().showMessage(f"sync scoring failed: {msg}", 10000)
+
+    def on_report(self, report) -> None:
+        w = self.w
+        w.qa.set_report(report, w.model.step_ms)
+        w.timeline.set_sync(report)
+        if self._before is not None and report is not None:
+            w.qa.show_before_after(self._before, report)
+            self._before = None
+
+    def apply_measured_offset(self) -> None:
+        """Shift the mouth track by -offset_ms on the frame grid (one undoable command); refused, with the
+        reason, when the offset is a guess or the edge of the search."""
+        w = self.w
+        rep = w.model.sync
+        shift, why = offset_fix(rep, w.model.step_ms)
+        if shift is None or "mouth" not in w.model.editor.docs:
+            w.statusBar().showMessage(f"offset not applied: {why}", 8000)
+            return
+        shift = w.model.editor.grid_shift("mouth", shift)
+        if shift == 0:
+            w.statusBar().showMessage("the offset rounds to less than a frame: nothing to shift", 5000)
+            return
+        self._before = rep
+        w.qa.clear_before_after()
+        if w.edits.shift("mouth", shift):
+            w.statusBar().showMessage(f"mouth track shifted by {shift:+.0f} ms", 5000)
+        else:
+            self._before = None
+
+    def fix_span(self, t0_ms: float, t1_ms: float, kind: str) -> None:
+        """Per-span fix: close the mouth in a silent span; open it ('a') in a span of speech."""
+        w = self.w
+        mouth = 0 if kind == "open in silence" else 1
+        step = w.model.step_ms
+        a, b = round(t0_ms / step) * step, max(round(t1_ms / step) * step, round(t0_ms / step) * step + step)
+        w.edits.run(w.model.editor.paint_mouth, a, b, mouth, f"fix {kind} span")
+
+    def step_problem(self, direction: int) -> None:
+        w = self.w
+        items = problems(w.model.sync)
+        t = w.model.time_of(w.model.frame) * 1000.0
+        later = [p for p in items if (p.t0_ms < t - 1e-6 if direction < 0 else p.t0_ms > t + 1e-6)]
+        if not later:
+            w.statusBar().showMessage("no further problem in that direction", 3000)
+            return
+        p = later[-1] if direction < 0 else later[0]
+        w.go_to_time(p.t0_ms / 1000.0)
+        w.timeline.frame_span(p.t0_ms / 1000.0, p.t1_ms / 1000.0)
+        w.qa.select_problem_at(p.t0_ms)
+        w.statusBar().showMessage(p.label.strip(), 6000)
+
+    def frame_problem(self, t0_ms: float, t1_ms: float) -> None:
+        self.w.timeline.frame_span(t0_ms / 1000.0, t1_ms / 1000.0)
+
+    def close(self) -> None:
+        if self._job is not None:
+            self._job.cancel.set()
+            self._job.wait(5)

@@ -1,0 +1,183 @@
+"""Menus, actions and keyboard shortcuts, from one table (the F1 list and the README's table come from it).
+
+Shortcuts of plain keys (digits, letters) are standard window shortcuts: a text field that has the
+focus takes its own typing first (Qt's shortcut override), so typing text never plays or mutes.
+Digits and Delete act only while the timeline has the focus.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+
+MOUTHS = ("closed", "a", "i", "u", "e", "o")
+
+
+@dataclass
+class Entry:
+    menu: str
+    text: str
+    slot: object                # callable(window)
+    keys: str = ""
+    lanes_only: bool = False
+    checkable: bool = False
+    name: str = ""              # a handle for actions the window updates (undo, redo, snap …)
+
+
+def table(w) -> list[Entry]:
+    """Every action of the studio. `w` is the MainWindow (slots are bound late, through it)."""
+    e = [
+        Entry("&File", "&Open session…", lambda: w.files.open_dialog(), "Ctrl+O"),
+        Entry("&File", "&Save", lambda: w.save(), "Ctrl+S"),
+        Entry("&File", "Save &as…", lambda: w.files.save_as_dialog(), "Ctrl+Shift+S"),
+        Entry("&File", "&Export FG sequence…", lambda: w.export_dialog(), "Ctrl+E"),
+        Entry("&File", "&Quit", lambda: w.close(), "Ctrl+Q"),
+        Entry("&Edit", "&Undo", lambda: w.undo(), "Ctrl+Z", name="undo"),
+        Entry("&Edit", "&Redo", lambda: w.redo(), "Ctrl+Shift+Z", name="redo"),
+        Entry("&Edit", "&Delete selected events", lambda: w.edits.delete_selected(), "Delete", lanes_only=True),
+    ]
+    for mid, label in enumerate(MOUTHS):
+        e.append(Entry("&Edit", f"Mouth: {label} (selected events, or the selected range)",
+                       lambda m=mid: w.edits.set_mouth(m), str(mid), lanes_only=True))
+    e += [
+        Entry("&Edit", "Merge identical neighbours", lambda: w.edits.merge_identical(), "Ctrl+J"),
+        Entry("&Edit", "Split selected event at playhead", lambda: w.edits.split_selected(), "Ctrl+K"),
+        Entry("&Edit", "Merge selected event with next", lambda: w.edits.merge_selected()),
+        Entry("&Edit", "Shift mouth track…", lambda: w.edits.shift_dialog("mouth")),
+        Entry("&Edit", "Shift expression track…", lambda: w.edits.shift_dialog("expression")),
+        Entry("&Edit", "Shift pose track…", lambda: w.edits.shift_dialog("pose")),
+        Entry("&Edit", "Generate mouth track from audio…", lambda: w.show_dock("align"), "Ctrl+Shift+G"),
+        Entry("&Edit", "Snap to frame grid", lambda on: w.timeline.set_snap(on), "Ctrl+G", checkable=True, name="snap"),
+        Entry("&Playback", "Play / pause", lambda: w.playback.toggle(), "Space"),
+        Entry("&Playback", "Previous frame", lambda: w.step_frames(-1), "Left"),
+        Entry("&Playback", "Next frame", lambda: w.step_frames(1), "Right"),
+        Entry("&Playback", "Back 1 second", lambda: w.step_frames(-w.fps()), "Shift+Left"),
+        Entry("&Playback", "Forward 1 second", lambda: w.step_frames(w.fps()), "Shift+Right"),
+        Entry("&Playback", "Jump to start", lambda: w.go_to_frame(0), "Home"),
+        Entry("&Playback", "Jump to end", lambda: w.go_to_frame(w.model.n_frames - 1), "End"),
+        Entry("&Playback", "Shuttle back (J)", lambda: w.step_frames(-w.fps()), "J"),
+        Entry("&Playback", "Pause (K)", lambda: w.playback.pause(), "K"),
+        Entry("&Playback", "Play (L)", lambda: w.playback.play(), "L"),
+        Entry("&Playback", "Loop the visible or selected range", lambda: w.transport.loop.toggle(), "Ctrl+L"),
+    ]
+    for key, rate in (("Ctrl+1", 1.0), ("Ctrl+2", 0.5), ("Ctrl+3", 0.25)):
+        e.append(Entry("&Playback", f"Rate {rate:g}x", lambda _=False, r=rate: w.set_rate(r), key))
+    e += [
+        Entry("&Playback", "Mute", lambda: w.transport.mute.toggle(), "M"),
+        Entry("&Navigate", "Go to time…", lambda: w.focus_goto(), "Ctrl+T"),
+        Entry("&Navigate", "Next mouth event", lambda: w.step_event(1), "."),
+        Entry("&Navigate", "Previous mouth event", lambda: w.step_event(-1), ","),
+        Entry("&Navigate", "Add / remove marker at playhead", lambda: w.toggle_marker(), "Ctrl+B"),
+        Entry("&Navigate", "Next marker", lambda: w.step_marker(1), "]"),
+        Entry("&Navigate", "Previous marker", lambda: w.step_marker(-1), "["),
+        Entry("&Navigate", "Zoom to fit the session", lambda: w.timeline.zoom_to_fit(), "Z"),
+        Entry("&Navigate", "Zoom to the selection", lambda: w.zoom_to_selection(), "Shift+Z"),
+        Entry("&Navigate", "Clear the selected range", lambda: w.timeline.set_range(None), "Esc"),
+        Entry("&View", "Preview fit / 1:1", lambda: w.preview.set_fit(not w.preview.fit), "F"),
+        Entry("&View", "Background: checkerboard", lambda: w.preview.set_background(None)),
+        Entry("&View", "Background: colour…", lambda: w.pick_background_colour()),
+        Entry("&View", "Background: image…", lambda: w.pick_background_image()),
+        Entry("&QA", "Next problem", lambda: w.qa_flows.step_problem(1), "N"),
+        Entry("&QA", "Previous problem", lambda: w.qa_flows.step_problem(-1), "Shift+N"),
+        Entry("&QA", "Re-score", lambda: w.qa_flows.start_scoring()),
+        Entry("&QA", "Apply measured offset", lambda: w.apply_measured_offset(), name="apply_offset"),
+        Entry("&Help", "Keyboard shortcuts", lambda: w.show_shortcuts(), "F1"),
+    ]
+    return e
+
+
+EXTRA_KEYS = [  # gestures that are not menu actions, for the shortcut list
+    ("Click / Shift+click / drag on empty lane space", "Select events / add to selection / rubber band"),
+    ("Drag an event / its edge", "Move / resize: snaps to frames, pushes into neighbours, never hides one"),
+    ("Double-click a lane", "Insert an event"),
+    ("Drag on the time ruler", "Select a time range (then 0–5 paints it, Shift+Z zooms to it)"),
+    ("Right-click an event", "Context menu: mouth, expression, split, merge, delete"),
+    ("Wheel / drag on a lane", "Zoom / pan in time"),
+]
+
+
+class Menus:
+    def __init__(self, window):
+        self.w = window
+        self.actions: dict[str, QAction] = {}
+        self.entries = table(window)
+        bar = window.menuBar()
+        menus = {}
+        for entry in self.entries:
+            menu = menus.get(entry.menu) or menus.setdefault(entry.menu, bar.addMenu(entry.menu))
+            act = QAction(entry.text, window)
+            if entry.checkable:
+                act.setCheckable(True)
+                act.toggled.connect(entry.slot)
+            else:
+                act.triggered.connect(lambda _=False, f=entry.slot: f())
+            if entry.keys:
+                act.setShortcut(QKeySequence(entry.keys))
+                if entry.lanes_only:
+                    act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                    window.timeline.addAction(act)
+                else:
+                    act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            menu.addAction(act)
+            if entry.name:
+                self.actions[entry.name] = act
+            if entry.text == "&Open session…":
+                self.recent_menu = menu.addMenu("Open &recent")
+        self.menus = menus
+        self.actions["snap"].setChecked(True)
+        self._view_menu(menus["&View"])
+
+    def _view_menu(self, view) -> None:
+        w = self.w
+        view.addSeparator()
+        curves = view.addMenu("Pose curves")
+        for name, label in (("yaw_deg", "yaw"), ("pitch_deg", "pitch"), ("roll_deg", "roll"), ("tx", "tx"), ("ty", "ty"),
+                            ("scale", "scale")):
+            act = curves.addAction(label)
+            act.setCheckable(True)
+            act.setChecked(True)
+            act.toggled.connect(lambda on, n=name: w.timeline.set_curve_visible(n, on))
+            self.actions[f"curve:{name}"] = act
+        lanes = view.addMenu("Lanes")
+        for key, title in (("angles", "Head angles (deg)"), ("offsets", "Head position (px)"), ("scale", "Head scale (%)"),
+                           ("sync", "Sync score"), ("wave", "Audio"), ("expression", "Expressions"), ("view", "Views")):
+            act = lanes.addAction(title)
+            act.setCheckable(True)
+            act.setChecked(True)
+            act.toggled.connect(lambda on, k=key: w.set_lane_visible(k, on))
+            self.actions[f"lane:{key}"] = act
+        self.panels_menu = view.addMenu("Panels")
+        theme = view.addMenu("Theme")
+        group = QActionGroup(w)
+        for name, label in (("dark", "Dark"), ("system", "Follow the system")):
+            act = theme.addAction(label)
+            act.setCheckable(True)
+            act.setActionGroup(group)
+            act.triggered.connect(lambda _=False, n=name: w.set_theme(n))
+            self.actions[f"theme:{name}"] = act
+        view.addAction("Reset layout", w.reset_layout)
+
+    def add_panel(self, dock) -> None:
+        act = dock.toggleViewAction()
+        self.panels_menu.addAction(act)
+
+    def refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        for p in self.w.recent.items:
+            act = self.recent_menu.addAction(p)
+            act.triggered.connect(lambda _=False, p=p: self.w.open_session(p))
+        self.recent_menu.setEnabled(bool(self.w.recent.items))
+
+    def update_undo(self, editor) -> None:
+        """Undo / Redo name the step they act on."""
+        undo, redo = self.actions["undo"], self.actions["redo"]
+        u, r = (editor.undo_name, editor.redo_name) if editor else (None, None)
+        undo.setText(f"&Undo {u}" if u else "&Undo")
+        redo.setText(f"&Redo {r}" if r else "&Redo")
+        undo.setEnabled(u is not None)
+        redo.setEnabled(r is not None)
+
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        rows = [(e.keys, e.text.replace("&", "")) for e in self.entries if e.keys]
+        return rows + EXTRA_KEYS

@@ -1,0 +1,33 @@
+"""The undo history: every edit by name, the current one marked; click a row to go back (or forward)
+to just after that edit."""
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+
+class HistoryPanel(QWidget):
+    go_to = Signal(int)     # how many edits should be applied (0 = the file as opened)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel("Edits (click one to go back to it):"))
+        self.list = QListWidget()
+        self.list.setToolTip("Undo history: the top row is the session as opened; greyed rows are undone edits "
+                             "that Redo would bring back")
+        self.list.itemClicked.connect(lambda it: self.go_to.emit(self.list.row(it)))
+        lay.addWidget(self.list, 1)
+
+    def set_history(self, done: list[str], undone: list[str], saved_at: int | None) -> None:
+        """`done`: applied edits, oldest first; `undone`: redo-able ones, next first."""
+        self.list.clear()
+        rows = ["(as opened)"] + done + undone
+        for k, name in enumerate(rows):
+            mark = "● " if k == len(done) else "   "
+            saved = "  [saved]" if saved_at is not None and k == saved_at else ""
+            item = QListWidgetItem(f"{mark}{name}{saved}")
+            if k > len(done):
+                item.setForeground(self.palette().placeholderText())
+            self.list.addItem(item)
+        self.list.setCurrentRow(len(done))

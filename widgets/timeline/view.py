@@ -1,0 +1,552 @@
+"""The timeline: lanes on one time axis, each in a resizable row.
+
+Rows (top to bottom): audio waveform, sync score, head angles (deg), head offsets tx/ty (px),
+scale (%), mouth (the main editing lane, tallest), expression, chosen view; under them the time
+ruler, where a drag selects a time range, and a colour legend. Every row is a pyqtgraph plot
+x-linked to the ruler, so zoom and pan move together; rows sit in a splitter (drag the handles;
+heights and hidden rows are remembered); the pose rows can be hidden from the View menu. Zoom stops
+at the session's ends and at a few frames. Hovering shows the value under the pointer.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QByteArray, QPointF, QRectF, Qt, Signal
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QSplitter, QToolTip, QVBoxLayout, QWidget
+
+from render.views import VIEWS
+from widgets.timeline import style
+from widgets.timeline.event_lane import EventLaneItem
+
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+
+LANES = [  # key, title, default height, minimum height, tooltip
+    ("wave", "audio", 70, 36, "The session audio (min/max envelope)."),
+    ("sync", "sync", 34, 22, "Sync score per 2 s window, coloured by verdict (green pass, amber warn, red fail); "
+                             "taller = better correlation. Hover a window for its offset and confidence."),
+    ("angles", "deg", 100, 44, "Head yaw, pitch and roll in degrees; dashed lines are the atlas's view thresholds "
+                               "(yaw on the left, pitch on the right)."),
+    ("offsets", "px", 60, 32, "Head position tx and ty in canvas pixels."),
+    ("scale", "%", 46, 28, "Head scale, in percent away from 1.0."),
+    ("mouth", "mouth", 120, 56, "Mouth shapes: the main editing lane. Click to select, drag to move, drag an edge "
+                                "to resize, double-click to insert, 0–5 to set the shape, right-click for more."),
+    ("expression", "expr", 58, 32, "Expressions: change points below, blinks above, the resolved expression as "
+                                   "the strip underneath."),
+    ("view", "view", 30, 20, "The view each frame draws; red ticks on top mark fallback frames."),
+]
+POSE_LANES = ("angles", "offsets", "scale")
+LABEL_LIMIT = 200   # most mouth labels drawn at once
+AXIS_W = 56
+
+
+class FrameAxis(pg.AxisItem):
+    """Time axis in seconds with a minor tick per frame when zoomed in (frames carry no labels)."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.step_s = 0.04
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph API)
+        levels = super().tickSpacing(minVal, maxVal, size)
+        px_per_frame = size / max((maxVal - minVal) / self.step_s, 1e-9)
+        if levels and px_per_frame >= 6:
+            return [levels[0], (self.step_s, 0.0)]
+        return levels[:2]
+
+
+class RulerBox(pg.ViewBox):
+    """The ruler's view box: drag selects a time range, click seeks, wheel zooms."""
+
+    range_dragged = Signal(float, float, bool)   # t0, t1, finished
+    clicked = Signal(float)
+
+    def mouseDragEvent(self, ev, axis=None):  # noqa: N802
+        if ev.button() != Qt.MouseButton.LeftButton:
+            super().mouseDragEvent(ev, axis)
+            return
+        ev.accept()
+        a = self.mapSceneToView(ev.buttonDownScenePos()).x()
+        b = self.mapSceneToView(ev.scenePos()).x()
+        self.range_dragged.emit(min(a, b), max(a, b), ev.isFinish())
+
+    def mouseClickEvent(self, ev):  # noqa: N802
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.clicked.emit(self.mapSceneToView(ev.scenePos()).x())
+        else:
+            super().mouseClickEvent(ev)
+
+
+def cache(item):
+    """Paint a static item once per zoom level: moving the playhead over it then only blits."""
+    item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    return item
+
+
+def _remove_all(items: list) -> None:
+    for item in items:
+        vb = item.getViewBox()
+        if vb is not None:
+            vb.removeItem(item)
+    items.clear()
+
+
+class TimelineView(QWidget):
+    scrubbed = Signal(float)         # playhead dragged (live), seconds
+    scrub_finished = Signal(float)   # drag released
+    seek_requested = Signal(float)   # click on a lane or the ruler
+    range_changed = Signal(object)   # (t0, t1) seconds or None
+    lane_context = Signal(str, float, object)   # kind, seconds, global position (right-click on an editable lane)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setHandleWidth(5)
+        lay.addWidget(self.splitter, 1)
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.widgets: dict[str, pg.PlotWidget] = {}
+        self.playheads: list[pg.InfiniteLine] = []
+        self.lanes: dict[str, EventLaneItem] = {}    # editable lanes: kind -> item
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self._dynamic, self._data_items, self._sync_items, self._labels, self._marker_items = [], [], [], [], []
+        self._range_items: list = []
+        self._range: tuple[float, float] | None = None
+        self._data = None
+        self.pyramid = None
+        self.snap = True
+        self.sync_report = None
+
+        self.axis = FrameAxis("bottom")
+        self.ruler_box = RulerBox()
+        self.ruler = pg.PlotWidget(viewBox=self.ruler_box, axisItems={"bottom": self.axis}, background=style.BACKGROUND)
+        self._setup_plot(self.ruler.getPlotItem(), "")
+        self.ruler.setFixedHeight(30)
+        self.ruler.getPlotItem().getAxis("left").setStyle(showValues=False)
+        self.ruler.setToolTip("Time in seconds. Drag here to select a time range (paint a mouth shape over it, "
+                              "zoom to it, generate a mouth track for it); click to move the playhead.")
+        self.ruler_box.range_dragged.connect(self._on_ruler_drag)
+        self.ruler_box.clicked.connect(self.seek_requested)
+        self._add_playhead(self.ruler.getPlotItem())
+        for key, title, height, minimum, tip in LANES:
+            w = pg.PlotWidget(background=style.BACKGROUND)
+            w.setMinimumHeight(minimum)
+            w.setToolTip(tip)
+            p = w.getPlotItem()
+            self._setup_plot(p, title)
+            p.getAxis("bottom").hide()
+            p.setXLink(self.ruler.getPlotItem())
+            if key in ("sync", "mouth", "expression", "view"):
+                p.getAxis("left").setStyle(showValues=False)
+                p.setYRange(0, 1, padding=0)
+            self._add_playhead(p)
+            w.scene().sigMouseClicked.connect(lambda ev, k=key: self._on_click(k, ev))
+            w.scene().sigMouseMoved.connect(lambda pos, k=key: self._on_hover(k, pos))
+            self.splitter.addWidget(w)
+            self.widgets[key] = w
+            self.plots[key] = p
+        self.splitter.setSizes([h for _, _, h, _, _ in LANES])
+        for i, (_, _, height, _, _) in enumerate(LANES):
+            self.splitter.setStretchFactor(i, height)
+        lay.addWidget(self.ruler)
+        self.legend = QLabel("")
+        self.legend.setWordWrap(True)
+        self.legend.setStyleSheet("font-size: 8pt; padding: 2px 6px;")
+        lay.addWidget(self.legend)
+        self.wave_curve = cache(pg.PlotCurveItem(pen=pg.mkPen((120, 190, 255), width=1)))
+        self.plots["wave"].addItem(self.wave_curve)
+        self.plots["wave"].setYRange(-1, 1, padding=0.02)
+        self.plots["wave"].getAxis("left").setStyle(showValues=False)
+        self._wave_proxy = pg.SignalProxy(self.ruler_box.sigXRangeChanged, rateLimit=30, slot=self._on_range)
+        self._legend_text()
+
+    # ------------------------------------------------------------ structure
+    @staticmethod
+    def _setup_plot(p: pg.PlotItem, title: str) -> None:
+        p.setMouseEnabled(x=True, y=False)
+        p.hideButtons()
+        p.setMenuEnabled(False)
+        p.getAxis("left").setWidth(AXIS_W)
+        p.setLabel("left", title)
+        p.layout.setContentsMargins(0, 1, 4, 1)
+
+    def _add_playhead(self, p: pg.PlotItem) -> None:
+        line = pg.InfiniteLine(0.0, angle=90, movable=True, pen=pg.mkPen(style.PLAYHEAD, width=1.5),
+                               hoverPen=pg.mkPen((255, 220, 80), width=3))
+        line.setZValue(100)
+        line.sigDragged.connect(self._on_drag)
+        line.sigPositionChangeFinished.connect(lambda ln: self.scrub_finished.emit(ln.value()))
+        p.addItem(line, ignoreBounds=True)
+        self.playheads.append(line)
+
+    def lane_widget(self, key: str) -> pg.PlotWidget:
+        return self.widgets[key]
+
+    def set_lane_visible(self, key: str, visible: bool) -> None:
+        self.widgets[key].setVisible(visible)
+
+    def lane_visible(self, key: str) -> bool:
+        return not self.widgets[key].isHidden()
+
+    def save_state(self) -> QByteArray:
+        return self.splitter.saveState()
+
+    def restore_state(self, state) -> None:
+        if state:
+            self.splitter.restoreState(state)
+
+    def setFocus(self) -> None:  # noqa: N802 - keys (digits, Delete) go to the lanes
+        self.widgets["mouth"].setFocus()
+
+    # ------------------------------------------------------------------ data
+    def set_project(self, model) -> None:
+        """Rebuild every lane from the studio model's open project."""
+        for items in (self._dynamic, self._data_items, self._labels, self._marker_items, self._range_items):
+            _remove_all(items)
+        self.curves.clear()
+        self.lanes.clear()
+        self._range = None
+        project = model.project
+        step = project.plan.step_ms / 1000.0
+        self.axis.step_s = step
+        dur = model.duration_s
+        self._data = {"model": model, "step": step, "n": len(project.plan)}
+        self.pyramid = model.waveform
+        rules = project.atlas.rules
+        for key, color, pos in (("left30_max_yaw_deg", 0, 0.01), ("left15_max_yaw_deg", 0, 0.01),
+                                ("right15_min_yaw_deg", 0, 0.01), ("right30_min_yaw_deg", 0, 0.01),
+                                ("up15_max_pitch_deg", 1, 0.99), ("up7_max_pitch_deg", 1, 0.99),
+                                ("down7_min_pitch_deg", 1, 0.99), ("down15_min_pitch_deg", 1, 0.99)):
+            self._threshold(rules[key], style.POSE_CURVES[color][2], key.split("_")[0], pos)
+        for kind, (y0, h) in {"mouth": (0.0, 1.0), "expression": (0.5, 0.45)}.items():
+            lane = EventLaneItem(kind, model, y0, h)
+            lane.snap = self.snap
+            self.plots[kind].addItem(lane)
+            self._dynamic.append(lane)
+            self.lanes[kind] = lane
+        vb = self.ruler_box
+        vb.setLimits(xMin=-0.02 * max(dur, step), xMax=max(dur, step) * 1.02, minXRange=step * 4,
+                     maxXRange=max(dur, step) * 1.04)
+        self.update_data()
+        self.set_sync(None)
+        self.ruler.getPlotItem().setXRange(0, max(dur, step), padding=0.01)
+        self._refresh_wave()
+
+    def update_data(self) -> None:
+        """Redraw what depends on the timelines (after an edit): curves, strips, events, end markers."""
+        _remove_all(self._data_items)
+        model = self._data["model"]
+        plan = model.project.plan
+        step, n, dur = self._data["step"], len(plan), model.duration_s
+        t = plan.t_ms / 1000.0
+        for name, col, color in style.POSE_CURVES:
+            lane = "angles" if col < 3 else ("offsets" if col < 5 else "scale")
+            y = plan.raw_pose[:, col] if col != 5 else (plan.raw_pose[:, col] - 1.0) * 100.0
+            if name in self.curves:
+                self.curves[name].setData(t, y)
+                continue
+            curve = pg.PlotDataItem(t, y, pen=pg.mkPen(color, width=1.3))
+            self.plots[lane].addItem(curve)
+            self._dynamic.append(curve)
+            curve.setDownsampling(auto=True, method="peak")   # after adding: clipToView needs a view
+            curve.setClipToView(True)
+            cache(curve.curve)
+            self.curves[name] = curve
+        self._strip("mouth", plan.mouth, style.MOUTH_COLORS, step, 0.0, 1.0)
+        self._strip("expression", plan.expression, [style.EXPR_COLORS.get(lbl, (150, 150, 150)) for lbl in plan.labels],
+                    step, 0.0, 0.45)
+        self._strip("view", plan.view, style.view_color_list(), step, 0.0, 0.78)
+        fb = plan.fallback_mask()
+        if fb.any():
+            img = np.zeros((1, n, 4), np.uint8)
+            img[0, fb] = (*style.FALLBACK, 255)
+            self._image("view", img, step, 0.8, 0.2)
+        self._expression_events(model, dur)
+        ends = model.end_markers()
+        for key in self.plots:
+            self._vline(key, ends["audio_ms"] / 1000.0, (255, 80, 80), "audio end" if key == "wave" else None)
+        lanes = {"pose": ("angles", "offsets", "scale"), "mouth": ("mouth",), "expression": ("expression",)}
+        for name, info in ends["timelines"].items():
+            end_s = info["end_ms"] / 1000.0
+            for key in lanes[name]:
+                self._vline(key, end_s, (255, 200, 80), f"{name} end" if key == lanes[name][0] else None)
+                if info["held_frames"]:
+                    start = (n - info["held_frames"]) * step
+                    region = pg.LinearRegionItem((start, dur), movable=False, brush=pg.mkBrush(255, 255, 255, 24),
+                                                 pen=pg.mkPen(None))
+                    region.setToolTip(f"{info['held_frames']} frames held after the {name} timeline ends")
+                    self._add_data(key, region)
+        for lane in self.lanes.values():
+            lane.refresh()
+        self._refresh_labels()
+
+    def set_snap(self, on: bool) -> None:
+        self.snap = on
+        for lane in self.lanes.values():
+            lane.snap = on
+
+    def _add_data(self, key: str, item) -> None:
+        self.plots[key].addItem(item)
+        self._data_items.append(item)
+
+    def _strip(self, key, values, colors, step, y0, h) -> None:
+        self._image(key, style.strip_image(values, colors), step, y0, h)
+
+    def _image(self, key, img, step, y0, h) -> None:
+        item = cache(pg.ImageItem(img))
+        item.setRect(QRectF(0.0, y0, img.shape[1] * step, h))
+        self._add_data(key, item)
+
+    def _threshold(self, value, color, label, pos) -> None:
+        anchors = [(0, 1), (0, 1)] if pos < 0.5 else [(1, 1), (1, 1)]
+        line = pg.InfiniteLine(value, angle=0, movable=False,
+                               pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine),
+                               label=label, labelOpts={"position": pos, "color": color, "anchors": anchors})
+        line.setToolTip(f"view threshold {label}: {value:g}°")
+        self.plots["angles"].addItem(line)
+        self._dynamic.append(line)
+
+    def _vline(self, key, x, color, label) -> None:
+        line = pg.InfiniteLine(x, angle=90, movable=False, pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine),
+                               label=label, labelOpts={"position": 0.12, "color": color, "anchors": [(1, 1), (1, 1)]})
+        self._add_data(key, line)
+
+    def _expression_events(self, model, dur) -> None:
+        expr = model.project.session.expression
+        if expr is None:
+            return
+        events = expr.intervals(dur * 1000.0)
+        events.sort(key=lambda e: e[2] == "blink")  # blinks drawn last, on top
+        if not events:
+            return
+        bars = pg.BarGraphItem(
+            x0=[e[0] / 1000.0 for e in events], width=[max(e[1] - e[0], 1.0) / 1000.0 for e in events],
+            y0=[0.55 if e[2] == "blink" else 0.5 for e in events],
+            height=[0.35 if e[2] == "blink" else 0.45 for e in events],
+            brushes=[pg.mkBrush(*style.EXPR_COLORS.get(e[2] or "normal", (150, 150, 150)), 230) for e in events],
+            pen=pg.mkPen((20, 20, 20)))
+        self._add_data("expression", bars)
+
+    def _legend_text(self) -> None:
+        mouth = " ".join(style.swatch(c, n) for c, n in zip(style.MOUTH_COLORS, ("closed", "a", "i", "u", "e", "o")))
+        views = " ".join(style.swatch(style.VIEW_COLORS[v], v) for v in ("front", "left15", "left30", "right15",
+                                                                           "right30", "up7", "up15", "down7", "down15"))
+        verdict = " ".join(style.swatch(style.VERDICT_COLORS[v], v) for v in ("pass", "warn", "fail"))
+        pose = " ".join(style.swatch(c, n.replace("_deg", "")) for n, _, c in style.POSE_CURVES)
+        self.legend.setText(f"<b>mouth</b> {mouth} &nbsp; <b>sync</b> {verdict} &nbsp; "
+                            f"{style.swatch(style.FALLBACK, 'fallback frame')} &nbsp; <b>pose</b> {pose}"
+                            f"<br><b>views</b> {views} (diagonals in between)")
+
+    # ------------------------------------------------------------------ sync
+    def set_sync(self, report) -> None:
+        _remove_all(self._sync_items)
+        self.sync_report = report
+        if report is None:
+            return
+        hop = report.policy.get("window_hop_ms", 1000) / 1000.0
+        x0, w, brushes, h = [], [], [], []
+        for win in report.windows:
+            mid = (win["t0_ms"] + win["t1_ms"]) / 2000.0
+            x0.append(mid - hop / 2)
+            w.append(hop)
+            h.append(0.3 + 0.7 * (win["score"] or 0.0))
+            brushes.append(pg.mkBrush(*style.VERDICT_COLORS.get(win["verdict"], (80, 80, 80)), 220))
+        if x0:
+            bars = pg.BarGraphItem(x0=x0, width=w, y0=0, height=h, brushes=brushes, pen=pg.mkPen(None))
+            self.plots["sync"].addItem(bars)
+            self._sync_items.append(bars)
+        for a, b in report.open_in_silence_spans + report.closed_in_speech_spans:
+            region = pg.LinearRegionItem((a / 1000.0, b / 1000.0), movable=False,
+                                         brush=pg.mkBrush(255, 60, 60, 60), pen=pg.mkPen((255, 80, 80)))
+            region.setZValue(5)
+            self.plots["mouth"].addItem(region)
+            self._sync_items.append(region)
+
+    # --------------------------------------------------------------- markers
+    def set_markers(self, markers_ms: list[float]) -> None:
+        _remove_all(self._marker_items)
+        for k, m in enumerate(markers_ms):
+            for key, p in [("ruler", self.ruler.getPlotItem()), *self.plots.items()]:
+                line = pg.InfiniteLine(m / 1000.0, angle=90, movable=False,
+                                       pen=pg.mkPen(style.MARKER, width=1, style=Qt.PenStyle.DotLine),
+                                       label=f"M{k + 1}" if key == "ruler" else None,
+                                       labelOpts={"position": 0.9, "color": style.MARKER})
+                line.setZValue(90)
+                p.addItem(line, ignoreBounds=True)
+                self._marker_items.append(line)
+
+    # ----------------------------------------------------------- range select
+    def _on_ruler_drag(self, t0: float, t1: float, finished: bool) -> None:
+        if self._data is None:
+            return
+        step = self._data["step"]
+        if self.snap:
+            t0, t1 = round(t0 / step) * step, round(t1 / step) * step
+        dur = self._data["model"].duration_s
+        t0, t1 = max(0.0, t0), min(dur, t1)
+        self.set_range((t0, t1) if t1 > t0 else None)
+
+    def set_range(self, rng: tuple[float, float] | None) -> None:
+        _remove_all(self._range_items)
+        self._range = rng
+        if rng is not None:
+            for key, p in [("ruler", self.ruler.getPlotItem()), ("mouth", self.plots["mouth"]),
+                           ("expression", self.plots["expression"])]:
+                region = pg.LinearRegionItem(rng, movable=False, brush=pg.mkBrush(*style.SELECTION, 45),
+                                             pen=pg.mkPen(style.SELECTION))
+                region.setZValue(4)
+                p.addItem(region, ignoreBounds=True)
+                self._range_items.append(region)
+        self.range_changed.emit(rng)
+
+    def selected_range(self) -> tuple[float, float] | None:
+        return self._range
+
+    # --------------------------------------------------------------- playhead
+    def set_playhead(self, seconds: float) -> None:
+        for line in self.playheads:
+            if line.value() != seconds:
+                line.blockSignals(True)
+                line.setValue(seconds)
+                line.blockSignals(False)
+
+    def _on_drag(self, line) -> None:
+        self.set_playhead(line.value())
+        self.scrubbed.emit(line.value())
+
+    def _on_click(self, key: str, event) -> None:
+        vb = self.plots[key].getViewBox()
+        t = vb.mapSceneToView(event.scenePos()).x()
+        if event.button() == Qt.MouseButton.RightButton and key in self.lanes:
+            self.lane_context.emit(key, t, event.screenPos())
+            event.accept()
+            return
+        if event.button() != Qt.MouseButton.LeftButton or event.double() or event.isAccepted():
+            return  # an editable lane took the click
+        self.seek_requested.emit(t)
+
+    # ------------------------------------------------------------------ hover
+    def _on_hover(self, key: str, pos) -> None:
+        if self._data is None:
+            return
+        vb = self.plots[key].getViewBox()
+        if not vb.sceneBoundingRect().contains(pos):
+            return
+        t = vb.mapSceneToView(pos).x()
+        text = self.hover_text(key, t)
+        if text:
+            w = self.widgets[key]
+            QToolTip.showText(w.mapToGlobal(w.mapFromScene(pos).toPoint()) + QPointF(14, 10).toPoint(), text, w)
+
+    def hover_text(self, key: str, t: float) -> str:
+        """The value under the pointer in a lane (what the tooltip shows)."""
+        model = self._data["model"]
+        plan = model.project.plan
+        if not 0 <= t < model.duration_s:
+            return ""
+        i = model.frame_at(t)
+        head = f"{t:.3f} s · frame {i}"
+        if key == "sync":
+            rep = self.sync_report
+            wins = [w for w in (rep.windows if rep else []) if w["t0_ms"] <= t * 1000 < w["t1_ms"]]
+            if not wins:
+                return f"{head}\nnot scored yet" if rep is None else f"{head}\nno sync window here"
+            w = min(wins, key=lambda w: abs((w["t0_ms"] + w["t1_ms"]) / 2 - t * 1000))
+            if w["offset_ms"] is None:
+                return f"{head}\nwindow {w['t0_ms'] / 1000:.1f}–{w['t1_ms'] / 1000:.1f} s: too little speech to score"
+            return (f"{head}\nwindow {w['t0_ms'] / 1000:.1f}–{w['t1_ms'] / 1000:.1f} s: {w['verdict']}, local offset "
+                    f"{w['offset_ms']:+.0f} ms (confidence {w['confidence']:.2f}), score {w['score']:.2f}")
+        if key in POSE_LANES:
+            r = model.readout(i)
+            if key == "angles":
+                return f"{head}\nyaw {r['yaw_deg']:+.1f}°  pitch {r['pitch_deg']:+.1f}°  roll {r['roll_deg']:+.1f}°"
+            if key == "offsets":
+                return f"{head}\ntx {r['tx']:+.1f} px  ty {r['ty']:+.1f} px"
+            return f"{head}\nscale {r['scale']:.3f}"
+        if key == "view":
+            r = model.readout(i)
+            fb = f"\nFALLBACK {r['fallback']}: {'; '.join(r['missing'])}" if r["fallback"] else ""
+            return f"{head}\nview {VIEWS[plan.view[i]]}, sprite {r['sprite']}{fb}"
+        if key == "wave":
+            return head
+        return ""
+
+    # ------------------------------------------------------------- zoom/view
+    def visible_range(self) -> tuple[float, float]:
+        (a, b), _ = self.ruler_box.viewRange()
+        return a, b
+
+    def show_range(self, t0: float, t1: float) -> None:
+        self.ruler.getPlotItem().setXRange(t0, t1, padding=0)
+
+    def zoom_to_fit(self) -> None:
+        if self._data is not None:
+            self.show_range(0.0, max(self._data["model"].duration_s, self._data["step"]))
+
+    def zoom_to_selection(self) -> bool:
+        """Zoom to the selected time range, else to the selected events; False when nothing is selected."""
+        rng = self._range
+        if rng is None:
+            spans = [lane.selected_range() for lane in self.lanes.values()]
+            spans = [s for s in spans if s]
+            rng = (min(a for a, _ in spans), max(b for _, b in spans)) if spans else None
+        if rng is None:
+            return False
+        self.frame_span(*rng)
+        return True
+
+    def frame_span(self, t0: float, t1: float) -> None:
+        """Show [t0, t1] with a margin either side (a problem, a selection)."""
+        pad = max((t1 - t0) * 0.25, 4 * (self._data["step"] if self._data else 0.04))
+        self.show_range(t0 - pad, t1 + pad)
+
+    def ensure_visible(self, seconds: float) -> None:
+        a, b = self.visible_range()
+        if not a <= seconds <= b:
+            span = b - a
+            self.show_range(seconds - span * 0.1, seconds + span * 0.9)
+
+    def set_curve_visible(self, name: str, visible: bool) -> None:
+        if name in self.curves:
+            self.curves[name].setVisible(visible)
+
+    def _on_range(self, *_):
+        self._refresh_wave()
+        self._refresh_labels()
+
+    def _refresh_wave(self) -> None:
+        if self.pyramid is None:
+            self.wave_curve.setData([], [])
+            return
+        a, b = self.visible_range()
+        x, y = self.pyramid.envelope(max(a, 0.0), b, max(int(self.width()), 200))
+        self.wave_curve.setData(x, y)
+
+    def _refresh_labels(self) -> None:
+        """Mouth labels on runs when few enough are visible to read."""
+        _remove_all(self._labels)
+        if not self._data:
+            return
+        model, step = self._data["model"], self._data["step"]
+        a, b = self.visible_range()
+        i0, i1 = max(0, int(a / step)), min(self._data["n"], int(b / step) + 1)
+        mouth = model.project.plan.mouth[i0:i1]
+        if not len(mouth):
+            return
+        change = np.flatnonzero(np.diff(np.concatenate([[-1], mouth])) != 0)
+        px_per_s = self.plots["mouth"].getViewBox().width() / max(b - a, 1e-9)
+        if len(change) > min(LABEL_LIMIT, px_per_s * (b - a) / 26):  # ~26 px per label or none at all
+            return
+        ends = np.append(change[1:], len(mouth))
+        for k, e in zip(change, ends):
+            if (e - k) * step * px_per_s < 18:       # a run too narrow for its label
+                continue
+            m = int(mouth[k])
+            text = pg.TextItem("closed" if m == 0 and (e - k) * step * px_per_s >= 44 else "cl" if m == 0 else "aiueo"[m - 1],
+                               color=(255, 255, 255), anchor=(0, 0.5))
+            text.setPos((i0 + k) * step, 0.5)
+            self.plots["mouth"].addItem(text)
+            self._labels.append(text)
