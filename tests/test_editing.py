@@ -23,21 +23,24 @@ def snap(ed):
     return copy.deepcopy(ed.docs)
 
 
-def test_move_with_snap_trims_the_next_event_and_never_hides_it(ed):
+def test_move_overwrites_what_it_covers_and_never_hides_it(ed):
     """Issue 13 #5: a dragged event used to land on its neighbour (two events at 120, one hidden).
-    Now the event keeps its length, the next one is trimmed, and none gets shorter than a frame."""
-    ed.move("mouth", [1], 95)                 # 40 + 95 -> 120 on the grid, limited to +40
+    Now it overwrites the time it covers (the event there is replaced, named in the command), its
+    old time goes to the event before it, and nothing else moves."""
+    ed.move("mouth", [1], 95)                 # 40 + 95 -> 120 on the grid: +80
     ev = ed.events("mouth")
-    assert [e["t_ms"] for e in ev] == [0, 80, 160, 200]
+    assert [(e["t_ms"], e["mouth_id"]) for e in ev] == [(0, 0), (120, 1), (200, 0)]
     assert ev[1].get("src") == "x" and ed.docs["mouth"]["custom"] == {"keep": True}
-    assert ed.undo_stack[-1].name == "move 1 mouth event +40 ms"
+    assert ed.undo_stack[-1].name == "move 1 mouth event +80 ms, replacing 1"
+    ed.undo()
+    assert [e["t_ms"] for e in ed.events("mouth")] == [0, 40, 120, 200]
 
 
 def test_undo_redo_restore_exact_snapshots(ed):
     states = [snap(ed)]
     ed.move("mouth", [2], 80)
     states.append(snap(ed))
-    ed.set_mouth([0, 3], 5)
+    ed.set_mouth([0, 2], 5)
     states.append(snap(ed))
     ed.delete("expression", [1])
     states.append(snap(ed))
@@ -60,7 +63,7 @@ def test_a_drag_is_one_undo_step(ed):
     for _ in range(5):
         sel = ed.move("mouth", sel, 40)           # the same event, wherever sorting puts it
     ed.end()
-    assert [e["t_ms"] for e in ed.events("mouth")] == [0, 40, 320, 400]   # the last event is pushed along
+    assert [e["t_ms"] for e in ed.events("mouth")] == [0, 40, 320]   # it replaced the closed event it crossed
     assert ed.events("mouth")[sel[0]] == {"t_ms": 320, "mouth_id": 2}
     assert len(ed.undo_stack) == 1
     ed.undo()
@@ -175,34 +178,46 @@ def no_hidden(ed):
     return all(b - a >= 40 for a, b in zip(t, t[1:]))
 
 
-def test_dense_drag_stops_at_the_neighbour_and_keeps_every_event():
-    ed = TimelineEditor({"mouth": DENSE}, 40)
-    n = len(ed.events("mouth"))
+def test_dense_drag_overwrites_and_leaves_the_rest_of_the_track_alone():
+    ed = TimelineEditor({"mouth": DENSE}, 40, audio_ms=2400)
+    before = list(ed.tracks["mouth"].sample(60, 40))
     ed.begin("drag")
     sel = [10]
     for dt in (40, 40, 40, -200, 37, 500):
         sel = ed.move("mouth", sel, dt)
-        assert no_hidden(ed) and len(ed.events("mouth")) == n
+        assert no_hidden(ed) and len(sel) == 1
     ed.end()
-    assert all(e["t_ms"] % 40 == 0 for e in ed.events("mouth"))    # on the grid, integer ms
+    ev = ed.events("mouth")
+    assert all(isinstance(e["t_ms"], int) and e["t_ms"] % 40 == 0 for e in ev)   # on the grid, integer ms
+    assert ev[sel[0]]["t_ms"] == 880 and ev[sel[0]]["mouth_id"] == DENSE["frames"][10]["mouth_id"]
+    after = list(ed.tracks["mouth"].sample(60, 40))
+    assert after[:8] == before[:8] and after[23:50] == before[23:50]            # nothing else moved
 
 
 def test_dense_resize_over_neighbours_saves_no_duplicates():
     """Issue 13 #5: resizing over neighbours left three events at 1800 ms."""
-    ed = TimelineEditor({"mouth": DENSE}, 40)
-    ed.resize("mouth", 40, end_ms=1900)          # far over the next events: stops a frame before the next-but-one
+    ed = TimelineEditor({"mouth": DENSE}, 40, audio_ms=2400)
+    ed.resize("mouth", 30, end_ms=1510)          # over the next events: they are replaced
+    assert ed.event_end("mouth", 30) == 1520     # (snapped to the grid)
     t = [e["t_ms"] for e in ed.events("mouth")]
-    assert len(t) == len(set(t)) and no_hidden(ed)
-    ed.resize("mouth", 40, start_ms=0)           # over the previous ones: stops a frame after the previous
-    assert no_hidden(ed)
+    assert len(t) == len(set(t)) and no_hidden(ed) and 1520 in t and ed.undo_stack[-1].name.endswith("replacing 7")
+    ed.resize("mouth", 30, start_ms=1000)        # over the previous ones, too
+    assert no_hidden(ed) and ed.events("mouth")[25]["t_ms"] == 1000
+    assert [e["t_ms"] for e in ed.events("mouth")][:25] == list(range(0, 1000, 40))
 
 
-def test_spans_stop_at_spans():
-    ed = TimelineEditor({"mouth": [{"t_ms": 0, "dur_ms": 80, "mouth_id": 1}, {"t_ms": 200, "dur_ms": 80, "mouth_id": 2}]}, 40)
-    ed.move("mouth", [0], 400)
-    assert [e["t_ms"] for e in ed.events("mouth")] == [120, 200]     # stopped against the next span
-    ed.resize("mouth", 0, end_ms=400)
-    assert ed.events("mouth")[0]["dur_ms"] == 80                     # its end cannot pass 200
+def test_spans_overwrite_spans_and_stop_at_the_ends():
+    ed = TimelineEditor({"mouth": [{"t_ms": 0, "dur_ms": 80, "mouth_id": 1}, {"t_ms": 200, "dur_ms": 160, "mouth_id": 2}]},
+                        40, audio_ms=1000)
+    ed.move("mouth", [0], 240)                                       # onto the middle of the other span
+    assert [(e["t_ms"], e["dur_ms"], e["mouth_id"]) for e in ed.events("mouth")] == \
+        [(200, 40, 2), (240, 80, 1), (320, 40, 2)]                   # trimmed around it, nothing hidden
+    ed.resize("mouth", 1, end_ms=600)
+    assert [(e["t_ms"], e["dur_ms"]) for e in ed.events("mouth")] == [(200, 40), (240, 360)]   # replaced
+    ed.move("mouth", [1], 2000)                                      # stops at the session's end
+    assert ed.events("mouth")[-1]["t_ms"] + ed.events("mouth")[-1]["dur_ms"] == 1000
+    ed.move("mouth", [1], -5000)                                     # and at 0
+    assert ed.events("mouth")[0]["t_ms"] == 0
 
 
 def test_blinks_do_not_stop_change_points_and_vice_versa(ed):

@@ -184,10 +184,10 @@ class MainWindow(QMainWindow):
             state = self.settings.value("state")
             if state is not None:
                 self.restoreState(state)
-            self.timeline.restore_state(self.settings.value("timeline_state"))
             hidden = self.settings.value("hidden_lanes", [], list) or []
             for key in hidden:
                 self.menus.actions[f"lane:{key}"].setChecked(False)
+            self.timeline.restore_state(self.settings.value("timeline_state"))
         theme = str(self.settings.value("theme", "dark"))
         self.menus.actions[f"theme:{theme if theme in ('dark', 'system') else 'dark'}"].setChecked(True)
         self.set_theme(theme, remember=False)

@@ -89,7 +89,7 @@ def table(w) -> list[Entry]:
 
 EXTRA_KEYS = [  # gestures that are not menu actions, for the shortcut list
     ("Click / Shift+click / drag on empty lane space", "Select events / add to selection / rubber band"),
-    ("Drag an event / its edge", "Move / resize: snaps to frames, pushes into neighbours, never hides one"),
+    ("Drag an event / its edge", "Move / resize: snaps to frames, overwrites what it covers, never hides an event"),
     ("Double-click a lane", "Insert an event"),
     ("Drag on the time ruler", "Select a time range (then 0–5 paints it, Shift+Z zooms to it)"),
     ("Right-click an event", "Context menu: mouth, expression, split, merge, delete"),

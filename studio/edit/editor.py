@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from contracts.errors import ContractError
 from contracts.timelines import MOUTHS, mouth_from_label, parse_expression, parse_mouth, parse_pose
-from studio.edit.limits import end_limits, move_limits, start_limits
+from studio.edit import limits
 from studio.events import Event
 
 KINDS = ("pose", "mouth", "expression")
@@ -230,63 +230,99 @@ class TimelineEditor:
             hi -= 1
         self.apply(name, kind, new[lo:hi], lo, hi)
 
-    def move_range(self, kind: str, indices: list[int]) -> tuple[set[int], float, float]:
-        """(events that move along, lowest and highest dt in ms) for moving `indices` (limits.py)."""
-        return move_limits(self.events(kind), set(indices), self.step_ms, points=kind == "pose")
+    def interval(self, kind: str, i: int) -> tuple[float, float]:
+        e = self.events(kind)[i]
+        if "dur_ms" in e:
+            return float(e["t_ms"]), float(e["t_ms"]) + float(e["dur_ms"])
+        return float(e["t_ms"]), self.event_end(kind, i)
 
     def move(self, kind: str, indices: list[int], dt_ms: float, snap: bool = True) -> list[int]:
         """Move events (or pose keys) by dt_ms; with snap the earliest moved start lands on the step grid.
-        The move stops where it would hide a neighbour (limits.py): the step after a moved run is
-        trimmed with it, spans stop at spans. Returns the moved events' new indices (order is kept)."""
+        A moved event overwrites what it now covers and leaves its old time to the event before it
+        (limits.py): nothing else in the track moves and nothing is left hidden. Stops at 0 ms and at
+        the session's end. Returns the moved events' new indices."""
         events = self.events(kind)
         if not indices:
             return []
-        moving, lo, hi = self.move_range(kind, indices)
-        first = min(events[i]["t_ms"] for i in indices)
-        shift = min(max(self._snap(first + dt_ms, snap) - first, lo), hi)
-        if snap and shift % self.step_ms:   # a limit off the grid: the nearest grid step inside the limits
-            shift = math.floor(shift / self.step_ms) * self.step_ms if shift > 0 else math.ceil(shift / self.step_ms) * self.step_ms
+        indices = sorted(set(indices))
+        first = min(float(events[i]["t_ms"]) for i in indices)
+        shift = self._snap(first + dt_ms, snap) - first
+        if kind == "pose":
+            lo, hi = limits.point_limits(events, set(indices), self.step_ms)
+        else:
+            spans = [self.interval(kind, i) for i in indices]
+            lo = -min(a for a, _ in spans)
+            hi = (self.audio_ms - max(b for _, b in spans)) if self.audio_ms else float("inf")
+        shift = min(max(shift, lo), hi)
+        if snap and shift % self.step_ms:    # a limit off the grid: the last grid step inside it
+            shift = math.trunc(shift / self.step_ms) * self.step_ms
         if shift == 0:
             return list(indices)
-        changed = {i: dict(events[i], t_ms=_num(events[i]["t_ms"] + shift)) for i in moving}
         n = len(indices)
-        self._resorted(kind, changed, f"move {n} {kind} {'event' if n == 1 else 'events'} {shift:+g} ms")
-        moved = {id(changed[i]) for i in indices}
-        return [k for k, e in enumerate(self.events(kind)) if id(e) in moved]
+        name = f"move {n} {kind} {'event' if n == 1 else 'events'} {shift:+g} ms"
+        if kind == "pose":
+            changed = {i: dict(events[i], t_ms=_num(float(events[i]["t_ms"]) + shift)) for i in indices}
+            self._resorted(kind, changed, name)
+            moved = {id(v) for v in changed.values()}
+        else:
+            runs = [(a + shift, b + shift, dict(events[i])) for i, (a, b) in zip(indices, spans)]
+            rest = [e for k, e in enumerate(events) if k not in set(indices)]
+            new, replaced = limits.paint(rest, runs, kind == "expression", self.step_ms, self.audio_ms)
+            self._replace(kind, new, name + (f", replacing {replaced}" if replaced else ""))
+            moved = {id(r[2]) for r in runs}
+        return [k for k, e in enumerate(self.events(kind)) if id(e) in moved] or list(indices)
 
     def resize(self, kind: str, index: int, start_ms: float | None = None, end_ms: float | None = None,
                snap: bool = True) -> None:
-        """Set an event's start and/or end. Without dur_ms an event ends where the next one starts,
-        so its end is moved by moving the next event's start."""
+        """Set an event's start and/or end. Growing overwrites what the event now covers; shrinking gives
+        the time to the neighbour (limits.py). Without dur_ms an event ends where the next one starts."""
         events = self.events(kind)
-        e = dict(events[index])
-        changed = {}
-        old_end = self.event_end(kind, index)
-        expression = kind == "expression"
-        if start_ms is not None:
-            s = self._snap(start_ms, snap)
-            if end_ms is None and s >= old_end:  # with a new end too, that end is checked below
-                raise EditError("an event must keep a positive length")
-            lo, hi = start_limits(events, index, old_end, self.step_ms, expression)
-            s = min(max(s, lo), hi) if lo <= hi else s   # never over the previous event
-            if "dur_ms" in e:
-                e["dur_ms"] = _num(old_end - s)
-            e["t_ms"] = _num(s)
-        if end_ms is not None:
-            end = self._snap(end_ms, snap)
-            if end <= e["t_ms"]:
-                raise EditError("an event must keep a positive length")
-            lo, hi = end_limits(events, index, self.step_ms, expression)
-            end = min(max(end, float(e["t_ms"]) + self.step_ms if start_ms is not None else lo), hi)
-            j = self._next_boundary(kind, index)
-            if "dur_ms" in e or j is None or kind == "pose":
-                e["dur_ms"] = _num(end - e["t_ms"])
-            else:
-                nxt = dict(events[j])
-                nxt["t_ms"] = _num(end)
-                changed[j] = nxt
-        changed[index] = e
-        self._resorted(kind, changed, f"resize {kind} event")
+        a, b = self.interval(kind, index)
+        new_a = a if start_ms is None else self._snap(start_ms, snap)
+        new_b = b if end_ms is None else self._snap(end_ms, snap)
+        if self.audio_ms:
+            new_b = min(new_b, max(float(self.audio_ms), b))
+        new_a = max(0.0, new_a)
+        if new_b - new_a < min(self.step_ms, b - a) - 1e-9:
+            raise EditError("an event must keep a positive length")
+        if (new_a, new_b) == (a, b):
+            return
+        e = events[index]
+        name = f"resize {kind} event to {_num(new_a)}–{_num(new_b)} ms"
+        if kind == "pose":
+            self._set_field("pose", [index], name, lambda x: dict(x, t_ms=_num(new_a)))
+            return
+        step_like = "dur_ms" not in e
+        j = self._next_boundary(kind, index) if step_like else None
+        if step_like and new_b < b and j is not None and new_a == a:
+            self._resorted(kind, {j: dict(events[j], t_ms=_num(new_b))}, name)   # shrink: the next one grows
+            return
+        if step_like and j is None and new_b != b:   # the last step: its end becomes an explicit length
+            e = dict(e, dur_ms=_num(new_b - new_a))
+            step_like = False
+        run_a, run_b = (min(a, new_a), max(b, new_b)) if not step_like else (new_a, max(new_b, b) if new_a != a else new_b)
+        rest = [x for k, x in enumerate(events) if k != index]
+        if step_like and new_a > a:                  # shrink from the left: the previous event takes it
+            run_a = new_a
+        painted = dict(e)
+        new, replaced = limits.paint(rest, [(new_a, new_b, painted)], kind == "expression", self.step_ms,
+                                     self.audio_ms)
+        self._replace(kind, new, name + (f", replacing {replaced}" if replaced else ""))
+        _ = (run_a, run_b)
+
+    def _replace(self, kind: str, new: list, name: str) -> None:
+        """Apply a whole new event list as the smallest splice (long tracks stay cheap to undo)."""
+        old = self.events(kind)
+        lo = 0
+        while lo < min(len(old), len(new)) and old[lo] is new[lo]:
+            lo += 1
+        hi_old, hi_new = len(old), len(new)
+        while hi_old > lo and hi_new > lo and old[hi_old - 1] is new[hi_new - 1]:
+            hi_old -= 1
+            hi_new -= 1
+        if lo == hi_old == hi_new:
+            return
+        self.apply(name, kind, new[lo:hi_new], lo, hi_old)
 
     def _next_boundary(self, kind: str, index: int) -> int | None:
         """Index of the event whose start ends event `index` when it has no dur_ms: the next event

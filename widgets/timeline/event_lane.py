@@ -2,8 +2,9 @@
 
 Gestures become commands on the StudioModel's TimelineEditor; a drag is one undo step. While a
 drag goes on, moves are applied at most every THROTTLE_MS (the preview and lanes follow live) and
-an indicator shows where the dragged edge lands (time, frame, snapped or not). The editor's
-collision rules (studio/edit/limits.py) keep every event visible however far the drag goes.
+an indicator shows where the dragged edge lands (time, frame, snapped or not, how many events it
+replaces). The editor's overwrite rule (studio/edit/limits.py) never leaves an event hidden under
+another and never moves the rest of the track, however far the drag goes.
 """
 from __future__ import annotations
 
@@ -251,8 +252,10 @@ class EventLaneItem(pg.GraphicsObject):
         step = self.editor.step_ms
         frame = int(round(landed_s * 1000.0 / step))
         held = abs(landed_s - pointer_s) > 1.5 * step / 1000.0
+        macro = getattr(self.editor, "_macro", None)
+        replacing = macro.last_name.rsplit(", ", 1)[1] if macro and ", replacing" in macro.last_name else ""
         text.setText(f"{landed_s:.3f} s · frame {frame}" + (" · snapped" if self.snap else "")
-                     + (" · stopped by a neighbour" if held else ""))
+                     + (f" · {replacing}" if replacing else "") + (" · at the session's edge" if held else ""))
         line.setValue(landed_s)
         text.setPos(landed_s, self.y0 + self.height)
 

@@ -84,10 +84,9 @@ def cache(item):
 
 
 def _remove_all(items: list) -> None:
-    for item in items:
-        vb = item.getViewBox()
-        if vb is not None:
-            vb.removeItem(item)
+    """Take every (plot, item) out of its plot (the plot's own list too: nothing accumulates) and empty the list."""
+    for plot, item in items:
+        plot.removeItem(item)
     items.clear()
 
 
@@ -225,7 +224,7 @@ class TimelineView(QWidget):
             lane = EventLaneItem(kind, model, y0, h)
             lane.snap = self.snap
             self.plots[kind].addItem(lane)
-            self._dynamic.append(lane)
+            self._dynamic.append((self.plots[kind], lane))
             self.lanes[kind] = lane
         vb = self.ruler_box
         vb.setLimits(xMin=-0.02 * max(dur, step), xMax=max(dur, step) * 1.02, minXRange=step * 4,
@@ -250,7 +249,7 @@ class TimelineView(QWidget):
                 continue
             curve = pg.PlotDataItem(t, y, pen=pg.mkPen(color, width=1.3))
             self.plots[lane].addItem(curve)
-            self._dynamic.append(curve)
+            self._dynamic.append((self.plots[lane], curve))
             curve.setDownsampling(auto=True, method="peak")   # after adding: clipToView needs a view
             curve.setClipToView(True)
             cache(curve.curve)
@@ -290,7 +289,7 @@ class TimelineView(QWidget):
 
     def _add_data(self, key: str, item) -> None:
         self.plots[key].addItem(item)
-        self._data_items.append(item)
+        self._data_items.append((self.plots[key], item))
 
     def _strip(self, key, values, colors, step, y0, h) -> None:
         self._image(key, style.strip_image(values, colors), step, y0, h)
@@ -307,7 +306,7 @@ class TimelineView(QWidget):
                                label=label, labelOpts={"position": pos, "color": color, "anchors": anchors})
         line.setToolTip(f"view threshold {label}: {value:g}°")
         self.plots["angles"].addItem(line)
-        self._dynamic.append(line)
+        self._dynamic.append((self.plots["angles"], line))
 
     def _vline(self, key, x, color, label) -> None:
         line = pg.InfiniteLine(x, angle=90, movable=False, pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine),
@@ -357,13 +356,13 @@ class TimelineView(QWidget):
         if x0:
             bars = pg.BarGraphItem(x0=x0, width=w, y0=0, height=h, brushes=brushes, pen=pg.mkPen(None))
             self.plots["sync"].addItem(bars)
-            self._sync_items.append(bars)
+            self._sync_items.append((self.plots["sync"], bars))
         for a, b in report.open_in_silence_spans + report.closed_in_speech_spans:
             region = pg.LinearRegionItem((a / 1000.0, b / 1000.0), movable=False,
                                          brush=pg.mkBrush(255, 60, 60, 60), pen=pg.mkPen((255, 80, 80)))
             region.setZValue(5)
             self.plots["mouth"].addItem(region)
-            self._sync_items.append(region)
+            self._sync_items.append((self.plots["mouth"], region))
 
     # --------------------------------------------------------------- markers
     def set_markers(self, markers_ms: list[float]) -> None:
@@ -376,7 +375,7 @@ class TimelineView(QWidget):
                                        labelOpts={"position": 0.9, "color": style.MARKER})
                 line.setZValue(90)
                 p.addItem(line, ignoreBounds=True)
-                self._marker_items.append(line)
+                self._marker_items.append((p, line))
 
     # ----------------------------------------------------------- range select
     def _on_ruler_drag(self, t0: float, t1: float, finished: bool) -> None:
@@ -399,7 +398,7 @@ class TimelineView(QWidget):
                                              pen=pg.mkPen(style.SELECTION))
                 region.setZValue(4)
                 p.addItem(region, ignoreBounds=True)
-                self._range_items.append(region)
+                self._range_items.append((p, region))
         self.range_changed.emit(rng)
 
     def selected_range(self) -> tuple[float, float] | None:
@@ -549,4 +548,4 @@ class TimelineView(QWidget):
                                color=(255, 255, 255), anchor=(0, 0.5))
             text.setPos((i0 + k) * step, 0.5)
             self.plots["mouth"].addItem(text)
-            self._labels.append(text)
+            self._labels.append((self.plots["mouth"], text))
