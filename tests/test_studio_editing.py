@@ -133,6 +133,17 @@ def test_drag_moves_a_blink_and_is_one_undo_step(window, qtbot, demo):
     assert ed.events("expression")[blink]["t_ms"] == t0 * 1000
 
 
+def test_drags_reach_the_blocks_under_a_range_selection_and_problem_highlights(window, qtbot, demo):
+    open_zoomed(window, qtbot, demo, 0.0, 7.1)
+    ed = window.model.editor
+    blink = [i for i, e in enumerate(ed.events("expression")) if e["expression"] == "blink"][0]
+    t0 = ed.events("expression")[blink]["t_ms"] / 1000
+    window.timeline.set_range((t0 - 0.5, t0 + 1.5))       # drawn over the lanes (translucent)
+    drag(window, qtbot, "expression", t0 + 0.06, t0 + 0.06 + 0.8)
+    moved = [e for e in ed.events("expression") if e["expression"] == "blink"][0]
+    assert abs(moved["t_ms"] - (t0 + 0.8) * 1000) <= 80
+
+
 def test_drag_edge_resizes(window, qtbot, demo):
     open_zoomed(window, qtbot, demo, 1.2, 2.0)
     ed = window.model.editor

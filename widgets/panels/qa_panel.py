@@ -194,5 +194,7 @@ class QAPanel(QWidget):
             self.fallbacks.addItem(item)
 
     def set_drift(self, text: str, history: list[str]) -> None:
-        self.drift.setText(text)
-        self.history.setText("\n".join(history[-5:]))
+        """`text` is the last run; `history` all runs, oldest first (the last one is `text`)."""
+        self.drift.setText(f"last run: {text}")
+        earlier = history[:-1][-4:]
+        self.history.setText("earlier runs:\n" + "\n".join(earlier) if earlier else "")

@@ -359,8 +359,8 @@ class TimelineView(QWidget):
             self._sync_items.append((self.plots["sync"], bars))
         for a, b in report.open_in_silence_spans + report.closed_in_speech_spans:
             region = pg.LinearRegionItem((a / 1000.0, b / 1000.0), movable=False,
-                                         brush=pg.mkBrush(255, 60, 60, 60), pen=pg.mkPen((255, 80, 80)))
-            region.setZValue(5)
+                                         brush=pg.mkBrush(255, 60, 60, 70), pen=pg.mkPen((255, 80, 80), width=2))
+            region.setZValue(24)  # over the opaque mouth blocks (z 20); translucent, takes no clicks
             self.plots["mouth"].addItem(region)
             self._sync_items.append((self.plots["mouth"], region))
 
@@ -394,9 +394,9 @@ class TimelineView(QWidget):
         if rng is not None:
             for key, p in [("ruler", self.ruler.getPlotItem()), ("mouth", self.plots["mouth"]),
                            ("expression", self.plots["expression"])]:
-                region = pg.LinearRegionItem(rng, movable=False, brush=pg.mkBrush(*style.SELECTION, 45),
-                                             pen=pg.mkPen(style.SELECTION))
-                region.setZValue(4)
+                region = pg.LinearRegionItem(rng, movable=False, brush=pg.mkBrush(*style.SELECTION, 70),
+                                             pen=pg.mkPen(style.SELECTION, width=2))
+                region.setZValue(25)  # above the opaque event blocks (z 20), it is translucent
                 p.addItem(region, ignoreBounds=True)
                 self._range_items.append((p, region))
         self.range_changed.emit(rng)
@@ -494,13 +494,19 @@ class TimelineView(QWidget):
             rng = (min(a for a, _ in spans), max(b for _, b in spans)) if spans else None
         if rng is None:
             return False
-        self.frame_span(*rng)
+        t0, t1 = rng
+        self.frame_span(t0, t1, pad=max((t1 - t0) * 0.1, 2 * self._step()))
         return True
 
-    def frame_span(self, t0: float, t1: float) -> None:
-        """Show [t0, t1] with a margin either side (a problem, a selection)."""
-        pad = max((t1 - t0) * 0.25, 4 * (self._data["step"] if self._data else 0.04))
+    def frame_span(self, t0: float, t1: float, pad: float | None = None) -> None:
+        """Show [t0, t1] with context either side. A problem gets at least a second each side
+        by default: a 0.2 s span framed alone reads as a blur of blocks with no cause in view."""
+        if pad is None:
+            pad = max((t1 - t0) * 0.25, 1.0)
         self.show_range(t0 - pad, t1 + pad)
+
+    def _step(self) -> float:
+        return self._data["step"] if self._data else 0.04
 
     def ensure_visible(self, seconds: float) -> None:
         a, b = self.visible_range()
