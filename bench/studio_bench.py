@@ -74,10 +74,7 @@ def main() -> None:
     if args.open_child:
         open_child(args.open_child)
         return
-    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
-
-    from widgets.main_window import MainWindow
     app = QApplication([])
     tmp = Path(tempfile.mkdtemp(prefix="lipsync-studio-bench-"))
     sizes = [args.minutes] + ([60.0] if args.hour else [])

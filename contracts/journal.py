@@ -27,7 +27,8 @@ def journal_path(session_path: Path) -> Path:
     return p.with_name(f".{p.name}{SUFFIX}")
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable (best effort: some file systems refuse)."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -51,7 +52,7 @@ def _write_json_atomic(path: Path, doc: dict) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def temp_name(target: Path) -> Path:
@@ -90,7 +91,7 @@ def save_all(session_path: Path, writes: list[tuple[Path, bytes, int]]) -> None:
     _complete(plan)
     fault_point("save:all_renamed")
     journal.unlink(missing_ok=True)
-    _fsync_dir(journal.parent)
+    fsync_dir(journal.parent)
 
 
 def _roll_back(plan: list[dict]) -> None:
@@ -109,7 +110,7 @@ def _complete(plan: list[dict]) -> None:
             folders.add(target.parent)
             fault_point("save:renamed")
     for folder in folders:
-        _fsync_dir(folder)
+        fsync_dir(folder)
 
 
 def recover(session_path: Path) -> str | None:

@@ -1,6 +1,7 @@
 """Sprites: decoding (with size limits), the premultiplied form the compositor resamples, and the cache."""
 from __future__ import annotations
 
+import os
 import struct
 import threading
 from collections import OrderedDict
@@ -137,3 +138,18 @@ class SpriteCache:
 
 
 SPRITES = SpriteCache()
+
+
+def interactive_budget() -> int:
+    """The sprite cache an interactive studio gets: an eighth of the machine's memory, between
+    640 MB and 3 GB (`LIPSYNC_SPRITE_CACHE_MB` overrides). Production sprites take ~5 MB each
+    with their premultiplied copy and a session draws a few hundred: with only 640 MB, random
+    scrubbing re-derives premultiplied copies (~3 ms a frame). Batch commands keep the default."""
+    env = os.environ.get("LIPSYNC_SPRITE_CACHE_MB", "")
+    if env.isdigit():
+        return int(env) << 20
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 640 << 20
+    return int(min(max(ram // 8, 640 << 20), 3 << 30))

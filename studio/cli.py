@@ -93,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     text.add_argument("--text-file", type=Path, help="a UTF-8 file holding what was said")
     al.add_argument("--lang", choices=("ja", "en"), default=None, help="language of the speech (default ja)")
     al.add_argument("--step-ms", type=float, default=None, help="frame step in ms (default: the session's, else 40)")
-    al.add_argument("--out", type=Path, default=None, help="output file (default mouth_timeline.json beside the input)")
+    al.add_argument("--out", type=Path, default=None, help="output file (default <input name>.mouth.json beside the input)")
     al.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 
@@ -120,6 +120,8 @@ def cmd_export(args) -> int:
     from studio.export.fg import ExportOptions, export_fg
     from studio.plan import open_project
     from studio.qa.sync import sync_for_report
+    from render.sprites import SPRITES
+    SPRITES.budget = 256 << 20  # frames are rendered grouped by sprite: a batch needs no large cache
     project = open_project(args.session, _overrides(args), check_sprites=True)  # exit 2 before writing
     opts = ExportOptions(out_dir=args.out, allow_fallback=args.allow_fallback, mp4=args.mp4)
     if args.workers:

@@ -18,12 +18,14 @@ from studio.io.saving import save_session_as, save_timelines
 from studio.report import timeline_summary
 from contracts.session import Overrides
 from studio.waveform import WaveformPyramid
+from render.sprites import SPRITES, interactive_budget
 
 RECENT_MAX = 10
 
 
 class StudioModel:
     def __init__(self):
+        SPRITES.budget = max(SPRITES.budget, interactive_budget())  # scrubbing wants every sprite warm
         self.project: Project | None = None
         self.frame = 0
         self.sync = None

@@ -117,3 +117,14 @@ def test_s7_deterministic_and_frame_independent(tmp_path):
     again = open_project(tmp_path / "session.json")
     assert all(np.array_equal(a, b) for a, b in zip(forward, backward))
     assert all(np.array_equal(a, again.render_frame(i)) for i, a in enumerate(forward))
+
+
+def test_studio_sprite_cache_scales_with_memory_and_batch_keeps_the_default(monkeypatch):
+    from render import sprites
+    monkeypatch.setattr(sprites.os, "sysconf", lambda name: {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": (24 << 30) // 4096}[name])
+    assert sprites.interactive_budget() == 3 << 30                    # 24 GiB machine: capped at 3 GB
+    monkeypatch.setattr(sprites.os, "sysconf", lambda name: {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": (2 << 30) // 4096}[name])
+    assert sprites.interactive_budget() == 640 << 20                  # small machine: never below the default
+    monkeypatch.setenv("LIPSYNC_SPRITE_CACHE_MB", "100")
+    assert sprites.interactive_budget() == 100 << 20
+    assert sprites.SpriteCache().budget == 640 << 20                  # what validate/score/export get

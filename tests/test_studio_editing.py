@@ -2,43 +2,21 @@
 the dirty marker, unsaved-changes prompt and recovery (pytest-qt, offscreen)."""
 import json
 import os
-import shutil
 
-import pytest
-from helpers import ROOT
 
 os.environ["LIPSYNC_NO_AUDIO"] = "1"
 os.environ["LIPSYNC_NO_DIALOGS"] = "1"
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QEvent, QPointF, QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from studio.io.recovery import Recovery  # noqa: E402
 from widgets.main_window import MainWindow  # noqa: E402
+from studio_fixtures import drag, lane_point  # noqa: E402
 
-
-@pytest.fixture()
-def demo(tmp_path):
-    d = tmp_path / "demo"
-    shutil.copytree(ROOT / "assets_min" / "demo", d)
-    doc = json.loads((d / "session.json").read_text())
-    doc["inputs"]["atlas_json"] = str(ROOT / "assets_min" / "atlas.min.json")
-    (d / "session.json").write_text(json.dumps(doc, indent=2))
-    return d / "session.json"
-
-
-@pytest.fixture()
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("LIPSYNC_STATE_DIR", str(tmp_path / "state"))
-    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(w)
-    w.resize(1400, 850)
-    w.show()
-    yield w
-    w.model.editor and w.model.editor.mark_saved()  # no prompt when the test ends
-    w.close()
+WINDOW_SIZE = (1400, 850)
 
 
 def open_zoomed(w, qtbot, session, t0=2.0, t1=3.0):
@@ -46,27 +24,6 @@ def open_zoomed(w, qtbot, session, t0=2.0, t1=3.0):
     qtbot.waitUntil(lambda: w.preview.shown_frame == 0, timeout=5000)
     w.timeline.show_range(t0, t1)
     qtbot.wait(50)
-
-
-def lane_point(w, kind, t, y=None):
-    lane = w.timeline.lanes[kind]
-    vb = lane.getViewBox()
-    y = lane.y0 + lane.height / 2 if y is None else y
-    scene = vb.mapViewToScene(QPointF(t, y))
-    p = w.timeline.lane_widget(kind).mapFromScene(scene)
-    return QPoint(p.x(), p.y())
-
-
-def drag(w, qtbot, kind, t_from, t_to, modifier=Qt.KeyboardModifier.NoModifier):
-    vp = w.timeline.lane_widget(kind).viewport()
-    a, b = lane_point(w, kind, t_from), lane_point(w, kind, t_to)
-    QTest.mousePress(vp, Qt.MouseButton.LeftButton, modifier, a)
-    steps = 8
-    for k in range(1, steps + 1):
-        QTest.mouseMove(vp, a + (b - a) * k / steps)
-        qtbot.wait(15)
-    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, modifier, b)
-    qtbot.wait(30)
 
 
 def click(w, kind, t, modifier=Qt.KeyboardModifier.NoModifier, double=False, button=Qt.MouseButton.LeftButton):

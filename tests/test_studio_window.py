@@ -1,9 +1,9 @@
-"""The studio window (pytest-qt, offscreen, silent audio clock): open, scrub, play, rate, export, errors."""
+"""The studio window (pytest-qt, offscreen, silent audio clock): open, scrub, play, rate, export, errors.
+The `window` fixture is in studio_fixtures.py."""
 import os
 import time
 
 import numpy as np
-import pytest
 from helpers import ROOT, make_atlas, make_session, write_json
 
 os.environ["LIPSYNC_NO_AUDIO"] = "1"      # the silent clock: no sound card on CI
@@ -13,16 +13,8 @@ from PySide6.QtCore import QSettings, Qt  # noqa: E402
 
 from widgets.main_window import MainWindow  # noqa: E402
 
+WINDOW_SIZE = (1200, 800)
 DEMO = ROOT / "assets_min" / "demo" / "session.json"
-
-
-@pytest.fixture()
-def window(qtbot, tmp_path):
-    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.close()
 
 
 def open_demo(w, qtbot):

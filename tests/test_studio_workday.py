@@ -5,31 +5,21 @@ import json
 import os
 import shutil
 
-import numpy as np
 import pytest
-from helpers import ROOT, make_session, write_json, write_wav
+from helpers import ROOT, make_session, write_json
 
 os.environ["LIPSYNC_NO_AUDIO"] = "1"
 os.environ["LIPSYNC_NO_DIALOGS"] = "1"
 
-from PySide6.QtCore import QPoint, QPointF, QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from studio.qa.sync import SyncReport  # noqa: E402
 from widgets.main_window import MainWindow  # noqa: E402
+from studio_fixtures import drag  # noqa: E402
 from widgets.timeline import style  # noqa: E402
 
 SYNC = ROOT / "tests" / "data" / "sync"
-
-
-@pytest.fixture()
-def demo(tmp_path):
-    d = tmp_path / "demo"
-    shutil.copytree(ROOT / "assets_min" / "demo", d)
-    doc = json.loads((d / "session.json").read_text())
-    doc["inputs"]["atlas_json"] = str(ROOT / "assets_min" / "atlas.min.json")
-    (d / "session.json").write_text(json.dumps(doc, indent=2))
-    return d / "session.json"
 
 
 @pytest.fixture()
@@ -45,44 +35,12 @@ def dense(tmp_path):
         "audio": "utt.wav"}})
 
 
-@pytest.fixture()
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("LIPSYNC_STATE_DIR", str(tmp_path / "state"))
-    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(w)
-    w.resize(1500, 900)
-    w.show()
-    yield w
-    if w.model.editor:
-        w.model.editor.mark_saved()
-    w.close()
-
-
 def open_(w, qtbot, session, t0=None, t1=None):
     assert w.open_session(session), w.last_error
     qtbot.waitUntil(lambda: w.preview.shown_frame == 0, timeout=5000)
     if t0 is not None:
         w.timeline.show_range(t0, t1)
         qtbot.wait(50)
-
-
-def lane_point(w, kind, t, y=None):
-    lane = w.timeline.lanes[kind]
-    vb = lane.getViewBox()
-    y = lane.y0 + lane.height / 2 if y is None else y
-    p = w.timeline.lane_widget(kind).mapFromScene(vb.mapViewToScene(QPointF(t, y)))
-    return QPoint(p.x(), p.y())
-
-
-def drag(w, qtbot, kind, t_from, t_to):
-    vp = w.timeline.lane_widget(kind).viewport()
-    a, b = lane_point(w, kind, t_from), lane_point(w, kind, t_to)
-    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
-    for k in range(1, 9):
-        QTest.mouseMove(vp, a + (b - a) * k / 8)
-        qtbot.wait(15)
-    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, b)
-    qtbot.wait(30)
 
 
 def no_hidden(w):

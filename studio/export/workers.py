@@ -84,7 +84,7 @@ def _worker_init(spec: RenderSpec, parent_pid: int) -> None:
     from render.sprites import SPRITES
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="watch-parent").start()
     cv2.setNumThreads(1)        # one process per core already: OpenCV's own threads would oversubscribe
-    SPRITES.budget = 256 << 20  # several workers: keep each one's cache modest
+    SPRITES.budget = 96 << 20   # frames come grouped by sprite: a worker needs little more than the current one
     _worker_state["spec"] = spec
     _worker_state["atlas"] = load_atlas(spec.atlas_path, spec.assets_dir)
 
@@ -101,21 +101,6 @@ def render_frames(atlas, spec: RenderSpec, frames: list[int], folder: Path, work
     frames = sorted(frames, key=lambda i: (spec.sprite_of[i], i))
     chunks = [frames[a:a + CHUNK] for a in range(0, len(frames), CHUNK)]
     done = 0
-    if os.environ.get("LIPSYNC_EXPORT_THREADS") and workers > 1:
-        from concurrent.futures import ThreadPoolExecutor
-        import cv2
-        old = cv2.getNumThreads()
-        cv2.setNumThreads(1)
-        try:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                futs = [pool.submit(render_into, spec, atlas, chunk, str(folder), cancel) for chunk in chunks]
-                for fut in futs:
-                    done += fut.result()
-                    if progress:
-                        progress(done)
-        finally:
-            cv2.setNumThreads(old)
-        return done
     if workers <= 1 or len(frames) < MIN_FRAMES_FOR_PROCESSES:
         for chunk in chunks:
             done += render_into(spec, atlas, chunk, str(folder), cancel)

@@ -10,6 +10,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from contracts.journal import fsync_dir
+
 
 def current_umask() -> int:
     """The process umask, read without changing it (Linux /proc); else set-and-restore."""
@@ -73,16 +75,3 @@ def write_atomic(path: str | Path, data: str | bytes, backup: bool = False, keep
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
-
-
-def fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
