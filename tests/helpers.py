@@ -11,6 +11,10 @@ import numpy as np
 import soundfile
 
 ROOT = Path(__file__).resolve().parent.parent
+# A copy of shared/reference/production_samples, so the suite runs wherever the checkout is;
+# test_production_samples.py checks it still matches the original when shared/ is beside it.
+SAMPLES = ROOT / "tests" / "data" / "production_samples"
+SHARED_SAMPLES = ROOT.parent / "shared" / "reference" / "production_samples"
 MOUTH_FILES = {"closed": "mouth_close.png", "a": "mouth_a.png", "i": "mouth_i.png",
                "u": "mouth_u.png", "e": "mouth_e.png", "o": "mouth_o.png"}
 ALL_VIEWS = ["front", "left15", "left30", "right15", "right30", "up7", "up15", "down7", "down15",

@@ -1,16 +1,14 @@
 """SPEC §6 atlas format, expression folders, load-time checks and fallback chains."""
 import json
 import shutil
-from pathlib import Path
 
 import pytest
-from helpers import make_atlas, make_session, sprite_color, write_json
+from helpers import SAMPLES, make_atlas, make_session, sprite_color, write_json
 
 from render.atlas import load_atlas
 from contracts.errors import ContractError
 from studio.plan import open_project
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "production_samples"
 
 
 def test_s6_views_at_top_level_or_under_views(tmp_path):
@@ -141,7 +139,6 @@ def test_s6_rendered_pixels_come_from_the_resolved_sprite(tmp_path):
     assert tuple(img[360, 360, :3]) == sprite_color("left30", "u", "smile")
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="shared/ is not beside the checkout")
 def test_s6_production_atlas_opens_unchanged_with_hints(tmp_path):
     """The production atlas with a sprite tree where some views say mouth_closed.png."""
     shutil.copy(SAMPLES / "atlas.min.json", tmp_path / "atlas.min.json")

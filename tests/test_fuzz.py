@@ -3,22 +3,18 @@ session, timeline, atlas, WAV and path gets a clean answer from validate, score 
 exit 0/2/3/4, never 1, no traceback, no line over 400 characters, nothing over 20 s, and validate
 rejects everything score and export reject."""
 import random
-from pathlib import Path
 
 import pytest
 from fuzzing import Tally, base_bundle, base_demo, base_small, frames_of, make_case, run_case
+from helpers import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "production_samples"
 CASES = 300
 
 
 @pytest.fixture(scope="module")
 def bases(tmp_path_factory):
     root = tmp_path_factory.mktemp("fuzz-bases")
-    out = [base_small(root / "small"), base_demo(root / "demo")]
-    if SAMPLES.exists():
-        out.append(base_bundle(root / "bundle", SAMPLES))
-    return out
+    return [base_small(root / "small"), base_demo(root / "demo"), base_bundle(root / "bundle", SAMPLES)]
 
 
 def test_s12_fuzzed_inputs_get_clean_answers(bases, tmp_path):

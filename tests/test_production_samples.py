@@ -1,17 +1,23 @@
-"""The production files in shared/reference/production_samples open unchanged (SPEC §2–6)."""
+"""The production files in shared/reference/production_samples open unchanged (SPEC §2–6).
+The suite reads its copy in tests/data/production_samples; the first test keeps the two equal."""
 import json
 import shutil
 from pathlib import Path
 
 import pytest
-from helpers import run_cli, write_wav
+from helpers import SAMPLES, SHARED_SAMPLES, run_cli, write_wav
 
 from contracts.errors import ContractError
 from studio.plan import open_project
 from contracts.session import Overrides, load_session
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "production_samples"
-pytestmark = pytest.mark.skipif(not SAMPLES.exists(), reason="shared/ is not beside the checkout")
+
+@pytest.mark.skipif(not SHARED_SAMPLES.exists(), reason="shared/ is not beside the checkout: nothing to compare")
+def test_the_suites_copy_of_the_samples_is_the_original():
+    names = sorted(p.name for p in SHARED_SAMPLES.iterdir() if p.is_file())
+    assert names == sorted(p.name for p in SAMPLES.iterdir() if p.is_file())
+    for name in names:
+        assert (SAMPLES / name).read_bytes() == (SHARED_SAMPLES / name).read_bytes(), name
 
 
 def lay_out(root: Path) -> Path:

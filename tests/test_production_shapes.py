@@ -4,24 +4,20 @@ honest fallback reasons, decodable sprites, mixed sprite sizes. Built from the s
 shared/reference/production_samples and from files written in the same shapes."""
 import json
 import shutil
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from helpers import make_atlas, make_session, make_sprite, run_cli, write_json, write_wav
+from helpers import SAMPLES, make_atlas, make_session, make_sprite, run_cli, write_json, write_wav
 
 from contracts.errors import ContractError
 from contracts.session import load_session
 from contracts.timelines import parse_expression, parse_mouth, parse_pose
 from studio.plan import open_project
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "production_samples"
-needs_samples = pytest.mark.skipif(not SAMPLES.exists(), reason="shared/ is not beside the checkout")
 
 
 # ------------------------------------------------------------------ §2 v0.2 session bundle
-@needs_samples
 def test_s2_session_runtime_v0_2_bundle_opens_with_audio_path_and_bundled_atlas_warning(tmp_path):
     for name in ("session_bundle_v0.2.session.json", "mouth_timeline_test1.json",
                  "sess_real_01.expression_timeline.json", "pose_timeline_m0_wrapper_scroll6.json"):
@@ -70,7 +66,6 @@ def test_s2_s8_run_report_names_the_atlas_used(tmp_path):
 
 
 # ------------------------------------------------------------------------ §3 pose v1 euler
-@needs_samples
 def test_s3_pose_timeline_v1_reads_angles_from_euler_and_fps():
     doc = json.loads((SAMPLES / "pose_timeline_v1_euler.json").read_text())
     tr = parse_pose(doc, None)
@@ -117,7 +112,6 @@ def test_s1_pose_meta_fps_counts_in_step_precedence(tmp_path):
 
 
 # ------------------------------------------------------------------------- §4 mouth6
-@needs_samples
 def test_s4_mouth_track_model_wrapper_with_mouth6_labels():
     doc = json.loads((SAMPLES / "m3prime_mouth6_track.json").read_text())
     tr = parse_mouth(doc, None)
@@ -168,7 +162,6 @@ def test_s5_session_emo_map_overrides_both_tables():
     assert [e.label for e in tr.events] == ["sad", "angry"]
 
 
-@needs_samples
 def test_s5_shipped_production_table_is_the_samples_table():
     from contracts.jsonfile import RESOURCES
     assert (RESOURCES / "emo_id_to_expression.yaml").read_bytes() == (SAMPLES / "emo_id_to_expression.yaml").read_bytes()
@@ -228,7 +221,6 @@ def test_s6_mixed_sprite_sizes_within_a_view_warn_naming_target_h_ratio(tmp_path
 
 
 # ------------------------------------------------------------------------ end to end
-@needs_samples
 def test_v0_2_bundle_with_mouth6_and_v1_pose_validates_scores_and_exports(tmp_path):
     shutil.copy(SAMPLES / "m3prime_mouth6_track.json", tmp_path / "mouth.json")
     shutil.copy(SAMPLES / "pose_timeline_v1_euler.json", tmp_path / "pose.json")
@@ -251,7 +243,6 @@ def test_v0_2_bundle_with_mouth6_and_v1_pose_validates_scores_and_exports(tmp_pa
 
 
 # --------------------------------------------------------------------------- the studio
-@needs_samples
 def test_studio_opens_a_v0_2_bundle_with_mouth6_and_v1_pose_names_missing_files_and_exports(qtbot, tmp_path):
     """pytest-qt, offscreen: the same files open unchanged in the studio, which exports them."""
     import os

@@ -1,13 +1,12 @@
 """The shipped JSON Schemas (issue 2): valid schemas, production samples pass, both validators agree."""
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
+from helpers import SAMPLES
 
 from contracts.jsonfile import SCHEMAS, _fast_validator, _validator
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "production_samples"
 NAMES = sorted(p.name.split(".")[0] for p in SCHEMAS.glob("*.schema.json") if p.name != "common.schema.json")
 
 
@@ -18,7 +17,6 @@ def test_every_schema_is_a_valid_draft_2020_12_schema(name):
     assert schema["$id"] == f"urn:lipsync-studio:{name}"
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="shared/ is not beside the checkout")
 @pytest.mark.parametrize("name,file", [("atlas", "atlas.min.json"), ("session_b", "sess_real_01.session.json"),
                                        ("mouth_timeline", "mouth_timeline_test1.json"),
                                        ("pose_timeline", "pose_timeline_m0_wrapper_scroll6.json"),
