@@ -60,7 +60,8 @@ def main() -> None:
                "audio_ms": audio_ms, "step_ms": STEP,
                "inputs": {"pose_timeline": "pose_timeline.json", "mouth_timeline": "mouth_timeline.json",
                           "expression_timeline": "expression_timeline.json", "atlas_json": "../atlas.min.json",
-                          "audio": "demo.wav"}}
+                          "audio": "demo.wav"},
+               "text": TEXT, "lang": "en"}  # what was said: the aligner's with-text mode (SPEC §13)
     (OUT / "session.json").write_text(json.dumps(session, indent=2) + "\n")
     print(f"demo: {audio_ms} ms, {len(frames)} mouth events, {len(phonemes)} phonemes")
 
