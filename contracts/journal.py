@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import uuid
 from pathlib import Path
 
+from contracts.atomic import fsync_dir, write_atomic, write_temp
 from contracts.errors import ContractError, display_path, os_reason
 from contracts.faults import fault_point
 
@@ -25,34 +25,6 @@ SUFFIX = ".save-journal"
 def journal_path(session_path: Path) -> Path:
     p = Path(session_path)
     return p.with_name(f".{p.name}{SUFFIX}")
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename in `folder` durable (best effort: some file systems refuse)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_json_atomic(path: Path, doc: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
 
 
 def temp_name(target: Path) -> Path:
@@ -71,18 +43,13 @@ def save_all(session_path: Path, writes: list[tuple[Path, bytes, int]]) -> None:
     journal = journal_path(session_path)
     entries = [(Path(os.path.abspath(p)), data, mode) for p, data, mode in writes]
     plan = [{"target": str(p), "temp": str(temp_name(p))} for p, _, _ in entries]
-    _write_json_atomic(journal, {"state": "preparing", "files": plan})
+    write_atomic(journal, json.dumps({"state": "preparing", "files": plan}), mode=0o600)
     fault_point("save:prepared")
     try:
         for (target, data, mode), item in zip(entries, plan):
-            fd = os.open(item["temp"], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fchmod(f.fileno(), mode)
-                os.fsync(f.fileno())
+            write_temp(target, data, mode, temp=Path(item["temp"]))
             fault_point("save:temp_written")
-        _write_json_atomic(journal, {"state": "committed", "files": plan})
+        write_atomic(journal, json.dumps({"state": "committed", "files": plan}), mode=0o600)
         fault_point("save:committed")
     except BaseException:
         _roll_back(plan)

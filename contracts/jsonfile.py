@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import stat
 from functools import lru_cache
 from pathlib import Path
@@ -215,7 +216,7 @@ def whole_number(value, path: Path | None, where: str, lo: int, hi: int) -> int:
     return int(x)
 
 
-_SURROGATE = __import__("re").compile(r"[\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def utf8_safe(text: str) -> str:

@@ -27,6 +27,7 @@ MOUTHS = ("closed", "a", "i", "u", "e", "o")
 MOUTH_ALIASES = {"close": "closed"}
 MOUTH_KEYS = ("mouth_id", "mouth", "mouth6")   # the id, the label, the mouth-track model's label
 FRAME_LIMIT = float(2 ** 53)                   # times beyond any session are clipped before indexing
+STEP_RANGE = (1.0, 1000.0)                     # step_ms wherever it is declared (SPEC §1)
 
 
 def mouth_from_label(label) -> str | None:
@@ -77,11 +78,12 @@ def _where(shape: str, i: int) -> str:
     return f"{key}[{i}]" if key else f"[{i}]"
 
 
-def _positive_step(value, path: Path | None, where: str) -> float | None:
+def checked_step(value, path: Path | None, where: str) -> float | None:
+    """A declared step_ms (None when absent); outside STEP_RANGE is a ContractError."""
     if value is None:
         return None
     v = require_finite(value, path, where)
-    if not 1 <= v <= 1000:
+    if not STEP_RANGE[0] <= v <= STEP_RANGE[1]:
         raise ContractError(path, where, f"step_ms must be from 1 to 1000, got {describe(value)}")
     return v
 
@@ -128,12 +130,12 @@ def _pose_value(fr: dict, euler: dict | None, name: str, path, where: str):
 
 def _pose_step(meta: dict, path) -> float | None:
     if meta.get("step_ms") is not None:
-        return _positive_step(meta["step_ms"], path, "meta.step_ms")
+        return checked_step(meta["step_ms"], path, "meta.step_ms")
     if meta.get("fps") is not None:  # face tracking writes fps; step_ms = 1000 / fps
         fps = require_finite(meta["fps"], path, "meta.fps")
         if fps <= 0:
             raise ContractError(path, "meta.fps", f"expected a positive number, got {describe(meta['fps'])}")
-        return _positive_step(1000.0 / fps, path, "meta.fps (as step_ms = 1000 / fps)")
+        return checked_step(1000.0 / fps, path, "meta.fps (as step_ms = 1000 / fps)")
     return None
 
 
@@ -249,9 +251,9 @@ def _mouth_id(ev: dict, path, where: str) -> int:
 def _mouth_step(doc, path) -> float | None:
     if not isinstance(doc, dict):
         return None
-    top = _positive_step(doc.get("step_ms"), path, "step_ms")
+    top = checked_step(doc.get("step_ms"), path, "step_ms")
     meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
-    inner = _positive_step(meta.get("step_ms"), path, "meta.step_ms")
+    inner = checked_step(meta.get("step_ms"), path, "meta.step_ms")
     if top is not None and inner is not None and top != inner:
         raise ContractError(path, "step_ms", f"step_ms {top:g} and meta.step_ms {inner:g} disagree")
     return top if top is not None else inner
@@ -403,8 +405,7 @@ def parse_expression(doc, path: Path | None, emo_map: dict | None = None) -> Exp
                 f"{count} event{'s' if count > 1 else ''}) is in neither emo_id table; read as the default"
                 for k, (first, count) in unknown.items()]
     wrapper = doc if isinstance(doc, dict) else {}
-    step = wrapper.get("step_ms")
-    step = _positive_step(step, path, "step_ms") if step is not None else None
+    step = checked_step(wrapper.get("step_ms"), path, "step_ms")
     return ExpressionTrack(path, doc, shape, events, step_ms=step, warnings=warnings)
 
 

@@ -66,7 +66,7 @@ def test_killed_save_leaves_the_original_intact(tmp_path):
     original = json.dumps({"frames": [{"t_ms": 0, "mouth_id": 1}]})
     target.write_text(original)
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
-            "from studio.io.atomic import write_atomic\n"
+            "from contracts.atomic import write_atomic\n"
             "import os\n"
             "data = 'x' * (300 << 20)\n"
             f"print('go', flush=True)\n"

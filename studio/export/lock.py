@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from contracts.errors import OutputError, os_reason
-from studio.io.atomic import new_file_mode
+from contracts.atomic import new_file_mode
 
 LOCK_NAME = ".export.lock"
 

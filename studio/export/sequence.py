@@ -22,7 +22,7 @@ from pathlib import Path
 
 from contracts.errors import OutputError, os_reason
 from contracts.faults import fault_point
-from studio.io.atomic import fsync_dir, new_file_mode, write_temp
+from contracts.atomic import fsync_dir, new_file_mode, write_temp
 
 HASHES_FILE = "frame_hashes.json"
 STAGING_PREFIX = ".fg.staging-"

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from contracts.jsonfile import dumps
-from studio.io.atomic import write_atomic
+from contracts.atomic import write_atomic
 
 
 def default_folder() -> Path:

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from contracts.journal import save_all
-from studio.io.atomic import mode_for, write_atomic
+from contracts.atomic import mode_for, write_atomic
 from studio.io.textformat import TextFormat
 
 SESSION_TIMELINE_KEYS = {"pose": "pose_timeline", "mouth": "mouth_timeline", "expression": "expression_timeline"}

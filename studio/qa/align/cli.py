@@ -17,7 +17,7 @@ from contracts.audio import AudioSource, wav_info
 from contracts.errors import ContractError, OutputError, os_reason
 from contracts.jsonfile import describe, read_bytes, require_finite
 from contracts.policy import load_policy
-from studio.io.atomic import write_atomic
+from contracts.atomic import write_atomic
 
 TEXT_LIMIT = 1 << 20
 

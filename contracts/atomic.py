@@ -2,7 +2,8 @@
 
 Files get the permissions of an ordinary new file under the user's umask (SPEC §8), or, with
 `keep_mode`, the permissions of the file they replace (a saved timeline stays readable by
-whoever could read it before). Temp files never outlive the call.
+whoever could read it before). Temp files never outlive the call. These are the floor's
+primitives: the save journal, the export and every save write through them.
 """
 from __future__ import annotations
 
@@ -10,7 +11,20 @@ import os
 import tempfile
 from pathlib import Path
 
-from contracts.journal import fsync_dir
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable (best effort: some file systems refuse)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def current_umask() -> int:
@@ -41,9 +55,13 @@ def mode_for(path: Path, keep_mode: bool) -> int:
     return new_file_mode()
 
 
-def write_temp(path: Path, raw: bytes, mode: int) -> Path:
-    """A fsynced temp file beside `path` holding `raw`, with `mode`; the caller renames or removes it."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def write_temp(path: Path, raw: bytes, mode: int, temp: Path | None = None) -> Path:
+    """A fsynced temp file beside `path` holding `raw`, with `mode`; the caller renames or removes it.
+    `temp` names it (created exclusively: the save journal lists its temps before writing them)."""
+    if temp is None:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    else:
+        fd, tmp = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), str(temp)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(raw)
