@@ -12,7 +12,8 @@ VIEW_RULE_DEFAULTS = {
 }
 VIEWS = ("front", "left15", "left30", "right15", "right30", "up7", "up15", "down7", "down15",
          "left15_up7", "left15_down7", "right15_up7", "right15_down7")
-DIAGONALS = VIEWS[9:]
+FIRST_DIAGONAL = 9                 # VIEWS index of left15_up7; the diagonals close the tuple
+DIAGONALS = VIEWS[FIRST_DIAGONAL:]
 
 
 def rules_with_defaults(raw: dict | None) -> dict[str, float]:
@@ -47,9 +48,9 @@ def select_view_ids(yaw, pitch, rules: dict[str, float], available) -> np.ndarra
     in_band = ((r["diag_yaw_min_deg"] <= ay) & (ay < r["diag_yaw_max_deg"])
                & (r["diag_pitch_min_deg"] <= ap) & (ap < r["diag_pitch_max_deg"]))
     # DIAGONALS order: left15_up7, left15_down7, right15_up7, right15_down7
-    diag = (9 + 2 * (yaw >= 0) + (pitch >= 0)).astype(np.int16)
+    diag = (FIRST_DIAGONAL + 2 * (yaw >= 0) + (pitch >= 0)).astype(np.int16)
     has = np.array([name in available for name in DIAGONALS])
-    take = in_band & has[diag - 9]
+    take = in_band & has[diag - FIRST_DIAGONAL]
     out[take] = diag[take]
     return out
 

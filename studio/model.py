@@ -108,10 +108,10 @@ class StudioModel:
         return (cands[-1] if backwards else cands[0]) if cands else None
 
     # ------------------------------------------------------------ generation
-    def generate_mouth(self, text: str | None, lang: str, t0_ms: float | None = None, t1_ms: float | None = None,
-                       progress=None):
-        """Align a mouth track to the session audio (and text): the AlignResult (safe on a worker
-        thread: it reads nothing the GUI changes). `apply_generated` then makes it one edit."""
+    def generate_mouth(self, text: str | None, lang: str, progress=None):
+        """Align a mouth track to the whole session audio (and text): the AlignResult (safe on a worker
+        thread: it reads nothing the GUI changes). `apply_generated` then makes it, or the part in a
+        selected range, one edit: the text covers the whole utterance, so the whole is aligned."""
         from contracts.audio import AudioSource
         from studio.qa.align.aligner import align
         s = self.project.session

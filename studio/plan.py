@@ -5,13 +5,16 @@ scorer read. Rendering frame i needs nothing but row i, so frames are independen
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from contracts.errors import ContractError
 from render.atlas import Atlas, Resolved, load_atlas
 from render.compositor import clamp_pose, compose
+from render.sprites import decode_sprite
 from render.views import VIEWS, select_view_ids
 from contracts.session import Overrides, RenderSettings, Session, load_session
 from contracts.timelines import MOUTHS, frame_times
@@ -119,10 +122,6 @@ class Project:
     def check_sprites(self, workers: int = 2) -> None:
         """Decode every sprite the session draws (SPEC §12: `validate` rejects what `export` would);
         ContractError naming the first one that cannot be used and a frame that needs it."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        from render.sprites import decode_sprite
-        from contracts.errors import ContractError
         base = self.atlas.assets_dir
 
         def check(item):

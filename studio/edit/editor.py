@@ -67,12 +67,9 @@ class Command:
 
 
 def _drag_name(macro: Command) -> str:
-    """'drag mouth' becomes what the drag did: 'move 2 mouth events' / 'resize mouth event'."""
-    verb = macro.last_name.split(" ")[0]
-    if verb == "move":
-        parts = macro.last_name.split(" ")
-        return " ".join(parts[:4]) + " (drag)"
-    return macro.last_name + " (drag)"
+    """'drag mouth' becomes what the drag did: 'move 2 mouth events' / 'resize mouth event …'."""
+    parts = macro.last_name.split(" ")
+    return " ".join(parts[:4] if parts[0] == "move" else parts) + " (drag)"
 
 
 class TimelineEditor:
@@ -300,15 +297,10 @@ class TimelineEditor:
         if step_like and j is None and new_b != b:   # the last step: its end becomes an explicit length
             e = dict(e, dur_ms=_num(new_b - new_a))
             step_like = False
-        run_a, run_b = (min(a, new_a), max(b, new_b)) if not step_like else (new_a, max(new_b, b) if new_a != a else new_b)
-        rest = [x for k, x in enumerate(events) if k != index]
-        if step_like and new_a > a:                  # shrink from the left: the previous event takes it
-            run_a = new_a
-        painted = dict(e)
-        new, replaced = limits.paint(rest, [(new_a, new_b, painted)], kind == "expression", self.step_ms,
+        rest = [x for k, x in enumerate(events) if k != index]   # shrinking from the left: the previous one takes it
+        new, replaced = limits.paint(rest, [(new_a, new_b, dict(e))], kind == "expression", self.step_ms,
                                      self.audio_ms)
         self._replace(kind, new, name + (f", replacing {replaced}" if replaced else ""))
-        _ = (run_a, run_b)
 
     def _replace(self, kind: str, new: list, name: str) -> None:
         """Apply a whole new event list as the smallest splice (long tracks stay cheap to undo)."""
