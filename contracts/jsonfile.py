@@ -208,6 +208,12 @@ def require_finite(value, path: Path | None, where: str) -> float:
     return out
 
 
+def json_number(x: float):
+    """A number as contract files write it: to the thousandth, an int when whole (t_ms 120, not 120.0)."""
+    x = round(float(x), 3)
+    return int(x) if x.is_integer() else x
+
+
 def whole_number(value, path: Path | None, where: str, lo: int, hi: int) -> int:
     """A whole number in [lo, hi] (720.0 is the whole number 720), else a ContractError."""
     x = require_finite(value, path, where)

@@ -8,7 +8,7 @@ from pathlib import Path
 from contracts.audio import wav_info
 from contracts.errors import ContractError, display_path
 from contracts.journal import recover as recover_save
-from contracts.jsonfile import describe, file_problem, read_json, require_finite, validate, whole_number
+from contracts.jsonfile import describe, file_problem, json_number, read_json, require_finite, validate, whole_number
 from contracts.paths import MissingPath, candidate_bases, resolve_path
 from contracts.policy import session_layer
 from contracts.timelines import ExpressionTrack, MouthTrack, PoseTrack, checked_step, load_timeline
@@ -72,11 +72,6 @@ class Session:
 def target_frames(audio_ms: float, step_ms: float) -> int:
     """ceil(audio_ms / step_ms) (SPEC §1); any positive length is at least one frame."""
     return max(1, int(math.ceil(audio_ms / step_ms - 1e-9)))
-
-
-def number_out(x: float):
-    """An int when whole (how lengths are written in reports)."""
-    return int(x) if float(x).is_integer() else round(float(x), 3)
 
 
 def wav_length_ms(path: Path) -> int:
@@ -250,6 +245,6 @@ def load_session(path: str | Path, overrides: Overrides | None = None) -> Sessio
                         f"is drawn, not your character{ignored}")
 
     text = doc.get("text")
-    return Session(path, doc, form, doc["session_id"], step_ms, number_out(audio_ms), wav_ms, audio_path,
+    return Session(path, doc, form, doc["session_id"], step_ms, json_number(audio_ms), wav_ms, audio_path,
                    pose, mouth, expression, atlas_path, assets_dir, _render_settings(doc, path, ov), emo_map,
                    warnings, atlas_bundled, session_layer(doc, path), text if isinstance(text, str) else None)

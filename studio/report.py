@@ -8,6 +8,7 @@ import numpy as np
 
 from render.views import VIEWS
 from studio.plan import Project
+from contracts.jsonfile import json_number as _num
 from contracts.session import Session
 
 FIRST_FALLBACK_FRAMES = 20
@@ -57,7 +58,3 @@ def frame_stats(project: Project) -> dict:
         "scale_clamped_frames": int(((raw_scale < 0.5) | (raw_scale > 2.0)).sum()),
         "views": {VIEWS[i]: int(c) for i, c in enumerate(counts) if c},
     }
-
-
-def _num(x: float):
-    return int(x) if float(x).is_integer() else round(float(x), 3)

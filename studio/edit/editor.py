@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 
 from contracts.errors import ContractError
+from contracts.jsonfile import json_number as _num
 from contracts.timelines import MOUTHS, mouth_from_label, parse_expression, parse_mouth, parse_pose
 from studio.edit import limits
 from studio.events import Event
@@ -536,9 +537,3 @@ def _with_mouth(e: dict, mouth_id: int) -> dict:
         if other != key and other in e:
             e[other] = mouth_id if other == "mouth_id" else MOUTHS[mouth_id]
     return e
-
-
-def _num(x: float):
-    """Integers stay integers in the JSON (t_ms 120, not 120.0)."""
-    x = round(float(x), 3)
-    return int(x) if x.is_integer() else x

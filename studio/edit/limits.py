@@ -15,6 +15,8 @@ overwrite only their own kind. Pose keys are instants: they keep their order, a 
 """
 from __future__ import annotations
 
+from contracts.jsonfile import json_number as _num
+
 
 def _is_step(e: dict) -> bool:
     return "dur_ms" not in e
@@ -95,8 +97,3 @@ def point_limits(events: list[dict], selected: set[int], step: float) -> tuple[f
         elif b in selected and a not in selected:
             lo = max(lo, step - gap)
     return lo, hi
-
-
-def _num(x: float):
-    x = round(float(x), 3)
-    return int(x) if x.is_integer() else x

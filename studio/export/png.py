@@ -1,5 +1,5 @@
-"""PNG encoding for the FG sequence: fpng when installed (measured ~6x faster than libpng through
-OpenCV on our frames, same size), else OpenCV. Both write standard 8-bit RGBA PNGs that
+"""PNG encoding for the FG sequence: fpng when installed (3–6x faster than libpng through OpenCV on
+our frames: more on photographs; bench/export_bench.py), else OpenCV. Both write standard 8-bit RGBA PNGs that
 cv2.imread(..., IMREAD_UNCHANGED) reads back as the same BGRA values (tested)."""
 from __future__ import annotations
 

@@ -213,7 +213,8 @@ def _spans_ms(mask: np.ndarray, step_ms: float, min_ms: float, audio_ms: float) 
     return out
 
 
-def _dilate(mask: np.ndarray, k: int) -> np.ndarray:
+def dilate(mask: np.ndarray, k: int) -> np.ndarray:
+    """`mask` grown by k samples either side."""
     out = mask.copy()
     for s in range(1, k + 1):
         out[s:] |= mask[:-s]
@@ -270,7 +271,7 @@ def score(audio: AudioSource | None, mouth: np.ndarray, step_ms: float, audio_ms
     speech_frames = _speech_per_frame(vad, step_ms, n_frames)
     open_ = mouth != 0
     tol = max(1, int(round(60.0 / step_ms)))  # coarticulation: the mouth may lead or trail by ~60 ms
-    ois = _spans_ms(open_ & ~_dilate(speech_frames, tol), step_ms, policy["min_open_in_silence_ms"], audio_ms)
+    ois = _spans_ms(open_ & ~dilate(speech_frames, tol), step_ms, policy["min_open_in_silence_ms"], audio_ms)
     cis = _spans_ms(~open_ & speech_frames, step_ms, policy["min_closed_in_speech_ms"], audio_ms)
 
     windows = _windows(speech, openness, vad, policy, audio_ms)
@@ -284,10 +285,8 @@ def score(audio: AudioSource | None, mouth: np.ndarray, step_ms: float, audio_ms
         verdict = "warn"
         notes.append(f"a problem span of {longest:.0f} ms (over span_warn_ms) downgrades pass to warn")
     vowels = vowel_agreement(audio_10k, mouth, step_ms, speech_frames)
-    report = SyncReport(offset_ms, confidence, confident, verdict, windows, ois, cis, timelines or {}, vowels,
-                        policy, notes, speech_frames, lag_curve)
-    report.at_search_edge, report.search_ms = edge, max_lag * HOP_MS
-    return report
+    return SyncReport(offset_ms, confidence, confident, verdict, windows, ois, cis, timelines or {}, vowels,
+                      policy, notes, speech_frames, lag_curve, at_search_edge=edge, search_ms=max_lag * HOP_MS)
 
 
 def _speech_per_frame(vad: np.ndarray, step_ms: float, n_frames: int) -> np.ndarray:
@@ -327,12 +326,6 @@ def _windows(speech, openness, vad, policy, audio_ms) -> list[dict]:
                          confidence=round(conf, 4), verdict=verdict_for(off, policy))
         out.append(entry)
     return out
-
-
-def mono(audio: np.ndarray) -> np.ndarray:
-    """(channels, frames) or (frames,) -> (frames,)."""
-    a = np.asarray(audio, np.float32)
-    return a.mean(axis=0) if a.ndim == 2 else a
 
 
 def score_project(project, policy: dict | None = None, audio: tuple | None = None) -> SyncReport:

@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from contracts.audio import AudioSource
+from contracts.jsonfile import json_number as _num
+from contracts.policy import default_policy
 from studio.qa.align import decode, features
 from studio.qa.align.model import model_for
 from studio.qa.align.phones import SHAPES
 from studio.qa.align.text import units_for
+from studio.qa.sync import dilate, voice_activity
 
 LANGS = ("ja", "en")
 
@@ -60,16 +63,9 @@ class AlignResult:
                 "silence_ms": round(max(0.0, self.audio_ms - speech_ms), 1), "mode": self.mode}
 
 
-def _num(x: float):
-    x = round(float(x), 3)
-    return int(x) if x.is_integer() else x
-
-
 def speech_mask(energy_db: np.ndarray) -> np.ndarray:
     """Hops with speech energy: the scorer's voice activity (SPEC §9), so the aligner and the sync
     score agree on where somebody speaks; silence and steady noise are not speech."""
-    from contracts.policy import default_policy
-    from studio.qa.sync import voice_activity
     return voice_activity(energy_db, default_policy())
 
 
@@ -105,11 +101,7 @@ def align(audio: AudioSource, text: str | None = None, lang: str = "ja", step_ms
 
 def _far_from_speech(speech: np.ndarray, hops: int = 15) -> np.ndarray:
     """Hops more than `hops` away from any speech (a pause the text did not mark)."""
-    near = speech.copy()
-    for s in range(1, hops + 1):
-        near[s:] |= speech[:-s]
-        near[:-s] |= speech[s:]
-    return ~near
+    return ~dilate(speech, hops)
 
 
 def _frames(hops: np.ndarray, step_ms: float, n_frames: int) -> np.ndarray:

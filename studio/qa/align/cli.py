@@ -15,9 +15,10 @@ from pathlib import Path
 
 from contracts.audio import AudioSource, wav_info
 from contracts.errors import ContractError, OutputError, os_reason
-from contracts.jsonfile import describe, read_bytes, require_finite
+from contracts.jsonfile import read_bytes
 from contracts.policy import load_policy
 from contracts.atomic import write_atomic
+from contracts.timelines import checked_step
 
 TEXT_LIMIT = 1 << 20
 
@@ -37,10 +38,7 @@ def _text(args) -> str | None:
 def _step(args, session_step: float | None) -> float:
     if args.step_ms is None:
         return float(session_step or 40.0)
-    v = require_finite(args.step_ms, None, "--step-ms")
-    if not 1 <= v <= 1000:
-        raise ContractError(None, "--step-ms", f"expected a number from 1 to 1000, got {describe(args.step_ms)}")
-    return v
+    return checked_step(args.step_ms, None, "--step-ms")
 
 
 def prepare(args):
