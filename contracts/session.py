@@ -59,6 +59,7 @@ class Session:
     atlas_bundled: bool = False       # no atlas named: the bundled demo character is drawn
     sync_policy: dict | None = None   # the session's own policy layer (checked)
     text: str | None = None           # what was said (the aligner's optional input, SPEC §13)
+    lang: str | None = None           # its language, "ja" or "en" (another value is ignored)
 
     @property
     def fps(self) -> float:
@@ -244,7 +245,8 @@ def load_session(path: str | Path, overrides: Overrides | None = None) -> Sessio
         warnings.append(f"the session names no atlas: the bundled demo character ({display_path(BUNDLED_ATLAS)}) "
                         f"is drawn, not your character{ignored}")
 
-    text = doc.get("text")
+    text, lang = doc.get("text"), doc.get("lang")
     return Session(path, doc, form, doc["session_id"], step_ms, json_number(audio_ms), wav_ms, audio_path,
                    pose, mouth, expression, atlas_path, assets_dir, _render_settings(doc, path, ov), emo_map,
-                   warnings, atlas_bundled, session_layer(doc, path), text if isinstance(text, str) else None)
+                   warnings, atlas_bundled, session_layer(doc, path), text if isinstance(text, str) else None,
+                   lang if lang in ("ja", "en") else None)

@@ -170,7 +170,7 @@ def cmd_validate(args) -> int:
     say(f"  atlas      {info['atlas']} ({len(project.atlas.views)} views)" + (" — bundled" if s.atlas_bundled else ""))
     say(f"  fallback frames: {stats['fallback_frames']}"
         + (f" ({', '.join(f'{k} {v}' for k, v in stats['fallback_reasons'].items())})" if stats['fallback_reasons'] else ""))
-    for w in project.warnings:
+    for w in info["warnings"]:   # computed once: it reads every sprite's size
         say(f"warning: {w}")
     return EXIT_OK
 

@@ -102,6 +102,16 @@ def test_s13_session_input_uses_its_text_and_step_and_writes_beside_it(tmp_path)
     assert json.loads((tmp_path / "session.mouth.json").read_text())["step_ms"] == 20
     assert run_cli("align", s, "--step-ms", "40", "--out", tmp_path / "b.json", "--json").returncode == 0
     assert json.loads((tmp_path / "b.json").read_text())["step_ms"] == 40
+    assert info["lang"] == "ja"
+
+
+def test_s13_session_lang_key_chooses_the_language_unless_lang_is_given(tmp_path):
+    wav = tmp_path / "en_1.wav"
+    wav.write_bytes((SYNC / "en_1.wav").read_bytes())
+    s = make_session(tmp_path, audio_ms=None, extra={"lang": "en", "inputs": {
+        "pose_timeline": "pose.json", "audio": "en_1.wav", "atlas_json": "atlas/atlas.min.json"}})
+    assert json.loads(run_cli("align", s, "--json").stdout)["lang"] == "en"
+    assert json.loads(run_cli("align", s, "--lang", "ja", "--json").stdout)["lang"] == "ja"
 
 
 def tone(sr, seconds, f=220.0, amp=0.3):

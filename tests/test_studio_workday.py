@@ -323,6 +323,12 @@ def test_qa_list_merges_windows_frames_problems_and_highlights_them(window, qtbo
     assert a < 1.0 and b > 4.0 and b - a < 6.0                # framed, not just jumped to
     QTest.keyClick(window, Qt.Key.Key_N)
     assert window.model.frame == 125 and window.qa.problems.currentRow() == 1
+    assert window.qa.fix_button.isEnabled()                # an open-in-silence span: the panel can fix it
+    qtbot.mouseClick(window.qa.fix_button, Qt.MouseButton.LeftButton)
+    mouth = window.model.project.plan.mouth
+    assert not mouth[window.model.frame_at(5.0):window.model.frame_at(5.4)].any()   # closed over 5.0–5.4 s
+    window.qa.problems.setCurrentRow(0)
+    assert not window.qa.fix_button.isEnabled()            # an offset stretch is not a span to paint
 
 
 def test_warnings_are_collected_in_a_panel(window, qtbot, tmp_path):

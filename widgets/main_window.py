@@ -20,7 +20,7 @@ from widgets.flows.align import AlignFlows
 from widgets.flows.edits import EditFlows
 from widgets.flows.files import FileFlows
 from widgets.flows.qa import QAFlows
-from widgets.menus import Menus
+from widgets.menus import HIDEABLE_LANES, Menus
 from widgets.panels.align_panel import AlignPanel
 from widgets.panels.history_panel import HistoryPanel
 from widgets.panels.pose_inspector import PoseInspector
@@ -193,7 +193,7 @@ class MainWindow(QMainWindow):
         self.set_theme(theme, remember=False)
 
     def reset_layout(self) -> None:
-        for key in ("angles", "offsets", "scale", "sync", "wave", "expression", "view"):
+        for key in HIDEABLE_LANES:
             self.menus.actions[f"lane:{key}"].setChecked(True)
         from widgets.timeline.view import LANES
         self.timeline.splitter.setSizes([h for _, _, h, _, _ in LANES])
@@ -468,8 +468,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("state", self.saveState())
         self.settings.setValue("timeline_state", self.timeline.save_state())
-        self.settings.setValue("hidden_lanes", [k for k in ("angles", "offsets", "scale", "sync", "wave", "expression",
-                                                            "view") if not self.timeline.lane_visible(k)])
+        self.settings.setValue("hidden_lanes", [k for k in HIDEABLE_LANES if not self.timeline.lane_visible(k)])
         self.settings.setValue("layout_version", LAYOUT_VERSION)
         if self._warm_job is not None:
             self._warm_job.cancel.set()

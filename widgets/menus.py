@@ -11,7 +11,11 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
-MOUTHS = ("closed", "a", "i", "u", "e", "o")
+from contracts.timelines import MOUTHS
+
+# Lanes View ▸ Lanes can hide (the mouth lane, the one edited most, always shows)
+HIDEABLE_LANES = {"angles": "Head angles (deg)", "offsets": "Head position (px)", "scale": "Head scale (%)",
+                  "sync": "Sync score", "wave": "Audio", "expression": "Expressions", "view": "Views"}
 
 
 @dataclass
@@ -140,8 +144,7 @@ class Menus:
             act.toggled.connect(lambda on, n=name: w.timeline.set_curve_visible(n, on))
             self.actions[f"curve:{name}"] = act
         lanes = view.addMenu("Lanes")
-        for key, title in (("angles", "Head angles (deg)"), ("offsets", "Head position (px)"), ("scale", "Head scale (%)"),
-                           ("sync", "Sync score"), ("wave", "Audio"), ("expression", "Expressions"), ("view", "Views")):
+        for key, title in HIDEABLE_LANES.items():
             act = lanes.addAction(title)
             act.setCheckable(True)
             act.setChecked(True)

@@ -22,8 +22,7 @@ class AlignFlows:
         s = self.w.model.project.session
         remembered = self.w.settings.value(self._key())
         text = remembered if remembered is not None else (s.text or "")
-        lang = self.w.settings.value(self._key() + "/lang", s.doc.get("lang") if s.doc.get("lang") in ("ja", "en")
-                                     else "ja")
+        lang = self.w.settings.value(self._key() + "/lang", s.lang or "ja")
         self.w.align_panel.set_text(str(text), str(lang))
 
     def remember(self, text: str) -> None:

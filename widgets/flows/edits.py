@@ -10,9 +10,8 @@ import os
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QInputDialog, QMenu
 
+from contracts.timelines import MOUTHS
 from studio.edit.editor import EditError
-
-MOUTH_NAMES = ("closed", "a", "i", "u", "e", "o")
 
 
 class EditFlows:
@@ -134,7 +133,7 @@ class EditFlows:
             lane.update()
         menu = QMenu(self.w)
         if kind == "mouth":
-            for mid, label in enumerate(MOUTH_NAMES):
+            for mid, label in enumerate(MOUTHS):
                 menu.addAction(f"{mid}: {label}", lambda m=mid: self.set_mouth(m))
         else:
             for label in self.w.model.project.atlas.labels:

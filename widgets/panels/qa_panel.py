@@ -134,10 +134,8 @@ class QAPanel(QWidget):
             lines.append(f"vowel agreement: {vow['agreement']:.0%} of {vow['frames_compared']} frames")
         lines += report.notes
         self.details.setText("\n".join(lines))
-        for p in self._items:
+        for p in self._items:             # row k shows self._items[k]
             item = QListWidgetItem(p.label)
-            item.setData(256, p.t0_ms / 1000.0)
-            item.setData(257, (p.t0_ms, p.t1_ms, p.kind))
             if p.kind.startswith("offset"):
                 item.setToolTip("Local offsets of the windows in this stretch, each with its confidence")
             self.problems.addItem(item)
@@ -155,29 +153,30 @@ class QAPanel(QWidget):
 
     def select_problem_at(self, t0_ms: float) -> None:
         """Highlight the problem starting at t0_ms (N / Shift+N)."""
-        for k in range(self.problems.count()):
-            if abs(self.problems.item(k).data(257)[0] - t0_ms) < 1e-6:
+        for k, p in enumerate(self._items):
+            if abs(p.t0_ms - t0_ms) < 1e-6:
                 self.problems.setCurrentRow(k)
                 self.problems.scrollToItem(self.problems.item(k))
                 return
 
+    def _current(self):
+        """The Problem of the selected row, or None."""
+        k = self.problems.currentRow()
+        return self._items[k] if 0 <= k < len(self._items) else None
+
     def _on_item(self, item) -> None:
-        a, b, _ = item.data(257)
-        self.jump_to.emit(item.data(256))
-        self.problem_selected.emit(float(a), float(b))
+        p = self._items[self.problems.row(item)]
+        self.jump_to.emit(p.t0_ms / 1000.0)
+        self.problem_selected.emit(float(p.t0_ms), float(p.t1_ms))
 
     def _update_fix_button(self) -> None:
-        item = self.problems.currentItem()
-        ok = item is not None and item.data(257)[2] in ("open in silence", "closed in speech")
-        self.fix_button.setEnabled(ok)
+        p = self._current()
+        self.fix_button.setEnabled(p is not None and p.fixable)
 
     def _fix_selected(self) -> None:
-        item = self.problems.currentItem()
-        if item is None:
-            return
-        a, b, kind = item.data(257)
-        if kind in ("open in silence", "closed in speech"):
-            self.fix_span.emit(float(a), float(b), kind)
+        p = self._current()
+        if p is not None and p.fixable:
+            self.fix_span.emit(float(p.t0_ms), float(p.t1_ms), p.kind)
 
     def set_fallbacks(self, runs: list[dict]) -> None:
         """Fallback frames, run by run, each naming what is missing (not only the reason)."""

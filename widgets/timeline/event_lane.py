@@ -15,6 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPen
 
+from contracts.timelines import MOUTHS
 from studio.edit.editor import EditError
 from widgets.timeline.style import SELECTION
 
@@ -133,7 +134,7 @@ class EventLaneItem(pg.GraphicsObject):
         s, end = self.span(i)
         what = e.get("expression") or e.get("mouth") or e.get("mouth6")
         if what is None and "mouth_id" in e:
-            what = ("closed", "a", "i", "u", "e", "o")[int(e["mouth_id"])]
+            what = MOUTHS[int(e["mouth_id"])]
         if what is None and "emo_id" in e:
             what = f"emo_id {e['emo_id']}"
         return (f"{self.kind} event {i + 1} of {len(self.events())}: {what}\n"

@@ -14,7 +14,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QByteArray, QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QSplitter, QToolTip, QVBoxLayout, QWidget
 
-from render.views import VIEWS
+from contracts.timelines import MOUTHS
+from render.views import FIRST_DIAGONAL, VIEWS
 from widgets.timeline import style
 from widgets.timeline.event_lane import EventLaneItem
 
@@ -267,7 +268,7 @@ class TimelineView(QWidget):
         ends = model.end_markers()
         for key in self.plots:
             self._vline(key, ends["audio_ms"] / 1000.0, (255, 80, 80), "audio end" if key == "wave" else None)
-        lanes = {"pose": ("angles", "offsets", "scale"), "mouth": ("mouth",), "expression": ("expression",)}
+        lanes = {"pose": POSE_LANES, "mouth": ("mouth",), "expression": ("expression",)}
         for name, info in ends["timelines"].items():
             end_s = info["end_ms"] / 1000.0
             for key in lanes[name]:
@@ -330,9 +331,8 @@ class TimelineView(QWidget):
         self._add_data("expression", bars)
 
     def _legend_text(self) -> None:
-        mouth = " ".join(style.swatch(c, n) for c, n in zip(style.MOUTH_COLORS, ("closed", "a", "i", "u", "e", "o")))
-        views = " ".join(style.swatch(style.VIEW_COLORS[v], v) for v in ("front", "left15", "left30", "right15",
-                                                                           "right30", "up7", "up15", "down7", "down15"))
+        mouth = " ".join(style.swatch(c, n) for c, n in zip(style.MOUTH_COLORS, MOUTHS))
+        views = " ".join(style.swatch(style.VIEW_COLORS[v], v) for v in VIEWS[:FIRST_DIAGONAL])
         verdict = " ".join(style.swatch(style.VERDICT_COLORS[v], v) for v in ("pass", "warn", "fail"))
         pose = " ".join(style.swatch(c, n.replace("_deg", "")) for n, _, c in style.POSE_CURVES)
         self.legend.setText(f"<b>mouth</b> {mouth} &nbsp; <b>sync</b> {verdict} &nbsp; "

@@ -53,7 +53,7 @@ def prepare(args):
         audio_path, audio_ms, step = s.audio_path, float(s.audio_ms), _step(args, s.step_ms)
         text = _text(args)
         text = text if text is not None else s.text
-        lang = lang or (s.doc.get("lang") if s.doc.get("lang") in ("ja", "en") else None)
+        lang = lang or s.lang
     else:
         info = wav_info(source)
         audio_path, audio_ms, step, text = source, float(info.length_ms), _step(args, None), _text(args)

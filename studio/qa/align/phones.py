@@ -11,8 +11,10 @@ vowel, not closed" instead of guessing a shape.
 """
 from __future__ import annotations
 
+from contracts.timelines import MOUTHS
+
 CLOSED, A, I, U, E, O, CONS = range(7)
-SHAPES = ("closed", "a", "i", "u", "e", "o")
+SHAPES = MOUTHS                # closed a i u e o: the mouth ids
 CLASSES = SHAPES + ("cons",)
 ANY: tuple = ()
 
