@@ -290,7 +290,7 @@ def test_navigation_keys_markers_go_to_and_zoom(window, qtbot, dense):
     assert a <= 0.01 and b >= window.model.duration_s - 0.01
     window.timeline.set_range((2.0, 2.4))
     lanes_z = max(lane.zValue() for lane in window.timeline.lanes.values())
-    assert all(region.zValue() > lanes_z for _, region in window.timeline._range_items)  # drawn over blocks
+    assert all(region.zValue() > lanes_z for _, region in window.timeline._range_items)  # edges over outlines
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ShiftModifier)
     a, b = window.timeline.visible_range()
     assert a < 2.0 and b > 2.4 and b - a < 1.0

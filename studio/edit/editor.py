@@ -90,6 +90,7 @@ class TimelineEditor:
         self.saved_marker: Command | None = None   # the command the saved file corresponds to
         self.changed = Event("changed")            # emitted with the set of kinds that changed
         self.history_changed = Event("history_changed")  # the undo stack or the saved point moved
+        self.last_replaced = 0                     # events the last move or resize overwrote (drag indicator)
         self.tracks = {k: (tracks or {}).get(k) or self._parse(k, d) for k, d in self.docs.items()}
 
     # ------------------------------------------------------------- state
@@ -265,8 +266,8 @@ class TimelineEditor:
         else:
             runs = [(a + shift, b + shift, dict(events[i])) for i, (a, b) in zip(indices, spans)]
             rest = [e for k, e in enumerate(events) if k not in set(indices)]
-            new, replaced = limits.paint(rest, runs, kind == "expression", self.step_ms, self.audio_ms)
-            self._replace(kind, new, name + (f", replacing {replaced}" if replaced else ""))
+            new, self.last_replaced = limits.paint(rest, runs, kind == "expression", self.step_ms, self.audio_ms)
+            self._replace(kind, new, name + (f", replacing {self.last_replaced}" if self.last_replaced else ""))
             moved = {id(r[2]) for r in runs}
         return [k for k, e in enumerate(self.events(kind)) if id(e) in moved] or list(indices)
 
@@ -299,9 +300,9 @@ class TimelineEditor:
             e = dict(e, dur_ms=_num(new_b - new_a))
             step_like = False
         rest = [x for k, x in enumerate(events) if k != index]   # shrinking from the left: the previous one takes it
-        new, replaced = limits.paint(rest, [(new_a, new_b, dict(e))], kind == "expression", self.step_ms,
-                                     self.audio_ms)
-        self._replace(kind, new, name + (f", replacing {replaced}" if replaced else ""))
+        new, self.last_replaced = limits.paint(rest, [(new_a, new_b, dict(e))], kind == "expression", self.step_ms,
+                                               self.audio_ms)
+        self._replace(kind, new, name + (f", replacing {self.last_replaced}" if self.last_replaced else ""))
 
     def _replace(self, kind: str, new: list, name: str) -> None:
         """Apply a whole new event list as the smallest splice (long tracks stay cheap to undo)."""
@@ -485,7 +486,7 @@ class TimelineEditor:
         events = self.events("mouth")
         ends = self.tracks["mouth"].ends(self.step_ms)
         uses_dur = any("dur_ms" in e for e in events)
-        painted = [self._mouth_event(events, a, b, m, uses_dur) for a, b, m in joined]
+        painted = [self.mouth_event(a, b, m) for a, b, m in joined]
         after = None   # without dur_ms: the event in force at t1, to restore after the span
         new = []
         for i, e in enumerate(events):
@@ -506,9 +507,13 @@ class TimelineEditor:
         if not uses_dur and after is not None and not any(float(e["t_ms"]) == t1 for e in new):
             new.append(dict(after, t_ms=_num(t1)))
         new.sort(key=lambda e: e["t_ms"])  # stable: equal starts keep their file order
-        self.apply(name, "mouth", new, 0, len(events))
+        self._replace("mouth", new, name)
 
-    def _mouth_event(self, events, t0, t1, mouth_id, uses_dur) -> dict:
+    def mouth_event(self, t0: float, t1: float, mouth_id: int) -> dict:
+        """A mouth event over [t0, t1) in the track's own form: its mouth key (id or label, production's
+        'close' spelling kept), and dur_ms when the track uses lengths."""
+        events = self.events("mouth")
+        uses_dur = any("dur_ms" in e for e in events)
         template = events[0] if events else {"t_ms": 0, "mouth_id": 0}
         e = _with_mouth({k: v for k, v in template.items() if k in ("mouth", "mouth_id", "mouth6")} or {"mouth_id": 0},
                         mouth_id)

@@ -253,8 +253,8 @@ class EventLaneItem(pg.GraphicsObject):
         step = self.editor.step_ms
         frame = int(round(landed_s * 1000.0 / step))
         held = abs(landed_s - pointer_s) > 1.5 * step / 1000.0
-        macro = getattr(self.editor, "_macro", None)
-        replacing = macro.last_name.rsplit(", ", 1)[1] if macro and ", replacing" in macro.last_name else ""
+        n = self.editor.last_replaced
+        replacing = f"replacing {n}" if n else ""
         text.setText(f"{landed_s:.3f} s · frame {frame}" + (" · snapped" if self.snap else "")
                      + (f" · {replacing}" if replacing else "") + (" · at the session's edge" if held else ""))
         line.setValue(landed_s)
@@ -273,13 +273,8 @@ class EventLaneItem(pg.GraphicsObject):
         """Double-click: a new event at the clicked frame, one step long where lengths are explicit."""
         step = self.editor.step_ms
         t_ms = round(t * 1000.0 / step) * step if self.snap else round(t * 1000.0)
-        ev = self.events()
         if self.kind == "mouth":
-            template = ev[0] if ev else {"mouth_id": 0}
-            key = next((k for k in ("mouth_id", "mouth", "mouth6") if k in template), "mouth_id")
-            new = {"t_ms": t_ms, key: 1 if key == "mouth_id" else "a"}
-            if any("dur_ms" in e for e in ev):
-                new["dur_ms"] = step
+            new = self.editor.mouth_event(t_ms, t_ms + step, 1)   # an 'a', in the track's own form
         else:
             new = {"t_ms": t_ms, "dur_ms": 120, "expression": "blink"}
         try:

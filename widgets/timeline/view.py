@@ -360,7 +360,7 @@ class TimelineView(QWidget):
         for a, b in report.open_in_silence_spans + report.closed_in_speech_spans:
             region = pg.LinearRegionItem((a / 1000.0, b / 1000.0), movable=False,
                                          brush=pg.mkBrush(255, 60, 60, 70), pen=pg.mkPen((255, 80, 80), width=2))
-            region.setZValue(24)  # over the opaque mouth blocks (z 20); translucent, takes no clicks
+            region.setZValue(24)  # over the lane's event outlines (z 20), which hid its edges; takes no clicks
             self.plots["mouth"].addItem(region)
             self._sync_items.append((self.plots["mouth"], region))
 
@@ -396,7 +396,7 @@ class TimelineView(QWidget):
                            ("expression", self.plots["expression"])]:
                 region = pg.LinearRegionItem(rng, movable=False, brush=pg.mkBrush(*style.SELECTION, 70),
                                              pen=pg.mkPen(style.SELECTION, width=2))
-                region.setZValue(25)  # above the opaque event blocks (z 20), it is translucent
+                region.setZValue(25)  # over the lane's event outlines (z 20), which hid its edges
                 p.addItem(region, ignoreBounds=True)
                 self._range_items.append((p, region))
         self.range_changed.emit(rng)
@@ -550,8 +550,8 @@ class TimelineView(QWidget):
             if (e - k) * step * px_per_s < 18:       # a run too narrow for its label
                 continue
             m = int(mouth[k])
-            text = pg.TextItem("closed" if m == 0 and (e - k) * step * px_per_s >= 44 else "cl" if m == 0 else "aiueo"[m - 1],
-                               color=(255, 255, 255), anchor=(0, 0.5))
+            short = m == 0 and (e - k) * step * px_per_s < 44   # "closed" needs ~44 px
+            text = pg.TextItem("cl" if short else MOUTHS[m], color=(255, 255, 255), anchor=(0, 0.5))
             text.setPos((i0 + k) * step, 0.5)
             self.plots["mouth"].addItem(text)
             self._labels.append((self.plots["mouth"], text))
