@@ -99,6 +99,11 @@ def run_incremental(session: str, out: str, workers: int | None) -> dict:
             "reused": r["reused_frames"]}
 
 
+def sample_frames(n: int, sample: int) -> list[int]:
+    """`sample` frame indices spread evenly over n frames (all of them when n is smaller)."""
+    return sorted({int(i * n / sample) for i in range(min(sample, n))})
+
+
 def run_baseline(session: str, out: str, sample: int) -> dict:
     """What a straightforward exporter does: render each frame, cv2.imwrite it, one after another."""
     import cv2
@@ -108,7 +113,7 @@ def run_baseline(session: str, out: str, sample: int) -> dict:
     folder = Path(out) / "in" / "fg"
     folder.mkdir(parents=True, exist_ok=True)
     n = len(project.plan)
-    frames = sorted({int(i * n / sample) for i in range(min(sample, n))})
+    frames = sample_frames(n, sample)
     for i in frames:
         cv2.imwrite(str(folder / f"{i:08d}.png"), project.render_frame(i))
     return {"frames": len(frames), "seconds": time.perf_counter() - t0}
@@ -125,7 +130,7 @@ def run_stages(session: str, out: str, sample: int) -> dict:
     cv2.setNumThreads(1)
     p = open_project(session)
     n = len(p.plan)
-    frames = sorted({int(i * n / sample) for i in range(min(sample, n))})
+    frames = sample_frames(n, sample)
     used = sorted({p.plan.resolved[p.plan.sprite[i]].sprite for i in frames})
     t0 = time.perf_counter()
     for rel in used[:40]:
@@ -164,7 +169,7 @@ def run_cpu(session: str, out: str, sample: int) -> dict:
     cv2.setNumThreads(1)
     p = open_project(session)
     n = len(p.plan)
-    frames = sorted({int(i * n / sample) for i in range(min(sample, n))})
+    frames = sample_frames(n, sample)
     for i in frames:  # warm: decode and premultiply outside the timing
         p.atlas.sprite(p.plan.resolved[p.plan.sprite[i]].sprite, rgba=True).premultiplied()
     buf = np.zeros((p.session.render.canvas_h, p.session.render.canvas_w, 4), np.uint8)

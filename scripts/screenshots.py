@@ -32,9 +32,9 @@ DOCS = ROOT / "docs"
 DEMO = ROOT / "assets_min" / "demo"
 
 
-def late_demo(tmp: Path) -> Path:
-    """A copy of the demo whose mouth track is 200 ms late (for the QA screenshot)."""
-    d = tmp / "late"
+def demo_copy(tmp: Path, name: str) -> Path:
+    """A copy of the demo session (its atlas pointed back at the bundled one) to edit freely."""
+    d = tmp / name
     shutil.copytree(DEMO, d)
     doc = json.loads((d / "session.json").read_text())
     doc["inputs"]["atlas_json"] = str(ROOT / "assets_min" / "atlas.min.json")
@@ -44,17 +44,12 @@ def late_demo(tmp: Path) -> Path:
 
 def rough_demo(tmp: Path) -> Path:
     """A copy of the demo with a rough, blocky mouth track, as before generating one."""
-    d = tmp / "rough"
-    shutil.copytree(DEMO, d)
-    doc = json.loads((d / "session.json").read_text())
-    doc["inputs"]["atlas_json"] = str(ROOT / "assets_min" / "atlas.min.json")
-    doc["text"] = ("Hello! I am the studio's demo character. Watch my mouth follow the vowels, "
-                   "and my head turn as I speak.")
-    doc["lang"] = "en"
-    (d / "session.json").write_text(json.dumps(doc, indent=2))
-    frames = [{"t_ms": t, "mouth_id": 1 if (t // 600) % 2 else 0} for t in range(0, doc["audio_ms"], 40)]
-    (d / "mouth_timeline.json").write_text(json.dumps({"audio": "demo.wav", "step_ms": 40, "frames": frames}))
-    return d / "session.json"
+    session = demo_copy(tmp, "rough")
+    audio_ms = json.loads(session.read_text())["audio_ms"]
+    frames = [{"t_ms": t, "mouth_id": 1 if (t // 600) % 2 else 0} for t in range(0, audio_ms, 40)]
+    (session.parent / "mouth_timeline.json").write_text(json.dumps({"audio": "demo.wav", "step_ms": 40,
+                                                                     "frames": frames}))
+    return session
 
 
 def main() -> None:
@@ -120,7 +115,7 @@ def main() -> None:
 
         def qa():
             w.model.editor.mark_saved()
-            w.open_session(late_demo(tmp))
+            w.open_session(demo_copy(tmp, "late"))     # made late below
             w.shift_timeline("mouth", 200)
             w.docks["qa"].raise_()
         later(300, qa)

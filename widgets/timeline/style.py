@@ -14,6 +14,7 @@ EXPR_COLORS = {"normal": (150, 150, 158), "smile": (240, 140, 180), "angry": (20
                "sad": (90, 120, 220), "blink": (170, 120, 255)}
 VERDICT_COLORS = {"pass": (70, 180, 90), "warn": (240, 180, 40), "fail": (220, 60, 50), "none": (70, 70, 76)}
 FALLBACK = (255, 50, 50)
+PROBLEM = (255, 60, 220)   # open-in-silence / closed-in-speech band on the mouth lane
 VIEW_COLORS = {
     "front": (125, 125, 132),
     "left15": (90, 160, 235), "left30": (40, 100, 200), "right15": (110, 210, 150), "right30": (40, 150, 90),

@@ -336,7 +336,8 @@ class TimelineView(QWidget):
         verdict = " ".join(style.swatch(style.VERDICT_COLORS[v], v) for v in ("pass", "warn", "fail"))
         pose = " ".join(style.swatch(c, n.replace("_deg", "")) for n, _, c in style.POSE_CURVES)
         self.legend.setText(f"<b>mouth</b> {mouth} &nbsp; <b>sync</b> {verdict} &nbsp; "
-                            f"{style.swatch(style.FALLBACK, 'fallback frame')} &nbsp; <b>pose</b> {pose}"
+                            f"{style.swatch(style.FALLBACK, 'fallback frame')} "
+                            f"{style.swatch(style.PROBLEM, 'mouth problem')} &nbsp; <b>pose</b> {pose}"
                             f"<br><b>views</b> {views} (diagonals in between)")
 
     # ------------------------------------------------------------------ sync
@@ -358,9 +359,12 @@ class TimelineView(QWidget):
             self.plots["sync"].addItem(bars)
             self._sync_items.append((self.plots["sync"], bars))
         for a, b in report.open_in_silence_spans + report.closed_in_speech_spans:
-            region = pg.LinearRegionItem((a / 1000.0, b / 1000.0), movable=False,
-                                         brush=pg.mkBrush(255, 60, 60, 70), pen=pg.mkPen((255, 80, 80), width=2))
-            region.setZValue(24)  # over the lane's event outlines (z 20), which hid its edges; takes no clicks
+            # a band along the top of the lane: a full-height red wash would read as the red 'a' shape
+            region = pg.LinearRegionItem((a / 1000.0, b / 1000.0), movable=False, span=(0.86, 1.0),
+                                         brush=pg.mkBrush(*style.PROBLEM, 230), pen=pg.mkPen(style.PROBLEM, width=1))
+            region.setToolTip("open mouth in silence" if [a, b] in report.open_in_silence_spans
+                              else "closed mouth in speech")
+            region.setZValue(24)  # over the lane's event outlines (z 20); takes no clicks
             self.plots["mouth"].addItem(region)
             self._sync_items.append((self.plots["mouth"], region))
 
