@@ -58,7 +58,7 @@ class StudioModel:
         s = project.session
         present = [k for k in KINDS if getattr(s, k) is not None]
         self.editor = TimelineEditor({k: getattr(s, k).doc for k in present}, s.step_ms, s.emo_map, s.audio_ms,
-                                     tracks={k: getattr(s, k) for k in present})
+                                     parsed={k: getattr(s, k) for k in present})
         self.editor.changed.connect(self._on_edit)
         self.editor.history_changed.connect(self._on_history)
         self._saved_docs = dict(self.editor.docs)   # what the files on disk hold
@@ -141,7 +141,7 @@ class StudioModel:
             if kind == "mouth":
                 new.audio = old.audio
             setattr(s, kind, new)
-        self.project.replan()
+        self.project.replan(self.editor.take_touched())
         self.timelines_changed.emit(kinds)   # views redraw; the current frame may have new pixels
         self.dirty_changed.emit(self.editor.dirty)
 

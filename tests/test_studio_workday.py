@@ -345,7 +345,8 @@ def test_warnings_are_collected_in_a_panel(window, qtbot, tmp_path):
 def test_self_explanation_tooltips_hover_legend_and_named_undo(window, qtbot, demo):
     open_(window, qtbot, demo)
     for w in (window.qa.next_button, window.qa.offset_button, window.transport.play_button, window.transport.goto,
-              window.timeline.lane_widget("mouth"), window.timeline.lane_widget("sync"), window.timeline.ruler):
+              window.timeline.plots["mouth"].getAxis("left"), window.timeline.plots["sync"].getAxis("left"),
+              window.timeline.ruler):
         assert w.toolTip(), w
     lane = window.timeline.lanes["mouth"]
     assert "mouth event" in lane.describe(3) and " ms)" in lane.describe(3)

@@ -16,10 +16,12 @@ import copy
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from contracts.errors import ContractError
 from contracts.jsonfile import json_number as _num
 from contracts.timelines import MOUTHS, mouth_from_label, parse_expression, parse_mouth, parse_pose
-from studio.edit import limits
+from studio.edit import limits, tracks
 from studio.events import Event
 
 KINDS = ("pose", "mouth", "expression")
@@ -77,7 +79,7 @@ class TimelineEditor:
     """Holds the three timeline documents and the undo stack; emits `changed(kinds)` on every edit."""
 
     def __init__(self, docs: dict, step_ms: float, emo_map: dict | None = None, audio_ms: float | None = None,
-                 tracks: dict | None = None):
+                 parsed: dict | None = None):
         """`docs` are shared, never changed in place (edits build new lists and dicts); `tracks` may
         pass the already parsed timelines so a long session is not parsed twice."""
         self.docs = {k: v for k, v in docs.items() if v is not None}
@@ -91,7 +93,10 @@ class TimelineEditor:
         self.changed = Event("changed")            # emitted with the set of kinds that changed
         self.history_changed = Event("history_changed")  # the undo stack or the saved point moved
         self.last_replaced = 0                     # events the last move or resize overwrote (drag indicator)
-        self.tracks = {k: (tracks or {}).get(k) or self._parse(k, d) for k, d in self.docs.items()}
+        self.tracks = {k: (parsed or {}).get(k) or self._parse(k, d) for k, d in self.docs.items()}
+        self._rows = {"pose": tracks.PoseRows.of(self.tracks["pose"], len(self.events("pose")))} \
+            if "pose" in self.tracks else {}
+        self.touched: dict[str, tuple[float, float]] = {}   # ms each timeline's edits touched (take_touched)
 
     # ------------------------------------------------------------- state
     @property
@@ -128,20 +133,65 @@ class TimelineEditor:
         except ContractError as err:
             raise EditError(f"{kind} timeline: {err.where}: {err.expected}") from None
 
+    def _spliced_track(self, kind: str, new_doc, start: int, stop: int, new_events: list):
+        """The parsed track of `new_doc` = the current document with events[start:stop] replaced by
+        `new_events`: only the new events are parsed when the track is long (tracks.py)."""
+        old = self.tracks[kind]
+        n_old = len(self.events(kind))
+        if kind == "expression" or n_old < tracks.FULL_PARSE_BELOW:
+            track = self._parse(kind, new_doc)
+            self._rows[kind] = tracks.PoseRows.of(track, len(events_of(new_doc))) if kind == "pose" else None
+            return track
+        mini = self._parse(kind, with_events(new_doc, list(new_events)))   # the format's rules, on the new events
+        if kind == "mouth":
+            track = tracks.spliced_mouth(old, new_doc, start, stop, mini)
+        else:
+            rows = self._rows.get("pose")
+            done = rows.spliced(old, new_doc, start, stop, mini, len(new_events)) if rows is not None else None
+            track = None
+            if done is not None:
+                track, self._rows["pose"] = done
+        if track is None:                       # out of order, or unusual: the loader decides (and explains)
+            track = self._parse(kind, new_doc)
+            if kind == "pose":
+                self._rows["pose"] = tracks.PoseRows.of(track, len(events_of(new_doc)))
+        return track
+
+    def _splice(self, kind: str, start: int, stop: int, new_events: list) -> Splice:
+        """Replace events[start:stop] with `new_events` (all or nothing: EditError changes nothing)."""
+        events = self.events(kind)
+        # event dicts are never changed in place (commands build new ones), so lists may share them
+        candidate = events[:start] + list(new_events) + events[stop:]
+        new_doc = with_events(self.docs[kind], candidate)
+        track = self._spliced_track(kind, new_doc, start, stop, new_events)   # raises EditError: nothing changed
+        splice = Splice(kind, start, events[start:stop], candidate[start:start + len(new_events)])
+        self._touch(kind, events, candidate, start, stop, start + len(new_events))
+        self.docs[kind] = new_doc
+        self.tracks[kind] = track
+        return splice
+
+    def _touch(self, kind: str, old: list, new: list, start: int, old_stop: int, new_stop: int) -> None:
+        """Remember the time an edit can have changed: from the event before the splice (a step before it
+        may now end elsewhere; pose interpolates from it) to the event after it (or the end)."""
+        t0 = float(new[start - 1]["t_ms"]) if start > 0 else 0.0
+        t1 = float(new[new_stop]["t_ms"]) if new_stop < len(new) else math.inf
+        for e in old[start:old_stop] + new[start:new_stop]:
+            t1 = max(t1, float(e["t_ms"]) + float(e.get("dur_ms", 0) or 0) + self.step_ms)
+        a, b = self.touched.get(kind, (t0, t1))
+        self.touched[kind] = (min(a, t0), max(b, t1))
+
+    def take_touched(self) -> dict[str, tuple[float, float]]:
+        """The time (ms) each timeline's edits touched since the last call: the plan is redone there only."""
+        out, self.touched = self.touched, {}
+        return out
+
     # ----------------------------------------------------------- commands
     def apply(self, name: str, kind: str, new_events: list, start: int = 0, stop: int | None = None) -> None:
         """Replace events[start:stop] of `kind` with `new_events`, all or nothing."""
         if kind not in self.docs:
             raise EditError(f"the session has no {kind} timeline")
-        events = self.events(kind)
-        stop = len(events) if stop is None else stop
-        # event dicts are never changed in place (commands build new ones), so lists may share them
-        candidate = events[:start] + list(new_events) + events[stop:]
-        new_doc = with_events(self.docs[kind], candidate)
-        track = self._parse(kind, new_doc)          # raises EditError: nothing changed
-        splice = Splice(kind, start, events[start:stop], candidate[start:start + len(new_events)])
-        self.docs[kind] = new_doc
-        self.tracks[kind] = track
+        stop = len(self.events(kind)) if stop is None else stop
+        splice = self._splice(kind, start, stop, new_events)
         if self._macro is not None:
             self._macro.splices.append(splice)
             self._macro.last_name = name
@@ -170,20 +220,30 @@ class TimelineEditor:
         """Abandon a group in progress: undo what it did so far."""
         macro, self._macro = self._macro, None
         if macro is not None and macro.splices:
-            self._revert(macro)
+            self.changed.emit(self._revert(macro))
+
+    def restart_group(self, step, *args, **kwargs):
+        """Within a group (a drag), take back what the group did so far and do `step(*args)` instead, from
+        the state the group started in. A drag is computed from where it began to where the pointer is
+        now — never step by step — so what it passed over on the way is untouched, and a drag that ends
+        where it began changes nothing. Observers hear of the result once."""
+        macro = self._macro
+        kinds = self._revert(macro) if macro is not None and macro.splices else set()
+        if macro is not None:
+            macro.splices.clear()
+        before = len(macro.splices) if macro is not None else 0
+        try:
+            return step(*args, **kwargs)
+        finally:
+            if kinds and (macro is None or len(macro.splices) == before):   # the step changed nothing
+                self.changed.emit(kinds)
 
     def _revert(self, cmd: Command) -> set:
         kinds = set()
         for sp in reversed(cmd.splices):
-            ev = self.events(sp.kind)
-            ev = ev[:sp.start] + sp.old + ev[sp.start + len(sp.new):]
-            self._set(sp.kind, ev)
+            self._splice(sp.kind, sp.start, sp.start + len(sp.new), sp.old)
             kinds.add(sp.kind)
         return kinds
-
-    def _set(self, kind: str, events: list) -> None:
-        self.docs[kind] = with_events(self.docs[kind], events)
-        self.tracks[kind] = self._parse(kind, self.docs[kind])
 
     def undo(self) -> bool:
         if self._macro is not None or not self.undo_stack:
@@ -201,9 +261,7 @@ class TimelineEditor:
         cmd = self.redo_stack.pop()
         kinds = set()
         for sp in cmd.splices:
-            ev = self.events(sp.kind)
-            ev = ev[:sp.start] + sp.new + ev[sp.start + len(sp.old):]
-            self._set(sp.kind, ev)
+            self._splice(sp.kind, sp.start, sp.start + len(sp.old), sp.new)
             kinds.add(sp.kind)
         self.undo_stack.append(cmd)
         self.changed.emit(kinds)
@@ -255,6 +313,7 @@ class TimelineEditor:
         shift = min(max(shift, lo), hi)
         if snap and shift % self.step_ms:    # a limit off the grid: the last grid step inside it
             shift = math.trunc(shift / self.step_ms) * self.step_ms
+        self.last_replaced = 0
         if shift == 0:
             return list(indices)
         n = len(indices)
@@ -265,11 +324,43 @@ class TimelineEditor:
             moved = {id(v) for v in changed.values()}
         else:
             runs = [(a + shift, b + shift, dict(events[i])) for i, (a, b) in zip(indices, spans)]
-            rest = [e for k, e in enumerate(events) if k not in set(indices)]
+            lo, hi = self._window(kind, min(a for a, _ in spans) + min(shift, 0.0),
+                                  max(b for _, b in spans) + max(shift, 0.0), indices)
+            taken = set(indices)
+            rest = [e for k, e in enumerate(events[lo:hi], lo) if k not in taken]
             new, self.last_replaced = limits.paint(rest, runs, kind == "expression", self.step_ms, self.audio_ms)
-            self._replace(kind, new, name + (f", replacing {self.last_replaced}" if self.last_replaced else ""))
+            self._replace(kind, new, name + (f", replacing {self.last_replaced}" if self.last_replaced else ""),
+                          lo, hi)
             moved = {id(r[2]) for r in runs}
-        return [k for k, e in enumerate(self.events(kind)) if id(e) in moved] or list(indices)
+        return self._indices_of(kind, moved, min(indices)) or list(indices)
+
+    def _indices_of(self, kind: str, ids: set, near: int) -> list[int]:
+        """Indices of the events with these ids, looked for around index `near` first (long tracks)."""
+        now = self.events(kind)
+        found: list[int] = []
+        reach = 16
+        while len(found) < len(ids) and reach < 2 * len(now):
+            lo, hi = max(0, near - reach), min(len(now), near + reach)
+            found = [k for k in range(lo, hi) if id(now[k]) in ids]
+            reach *= 4
+        return found
+
+    def _window(self, kind: str, t0: float, t1: float, indices) -> tuple[int, int]:
+        """[lo, hi): the events an overwrite of [t0, t1) can touch — every event overlapping it, the step
+        in force where it starts and the first event after it (whose start ends the step before) — so
+        a long track is edited locally. Short tracks and expressions are taken whole."""
+        events = self.events(kind)
+        n = len(events)
+        if kind != "mouth" or n < tracks.FULL_PARSE_BELOW:
+            return 0, n
+        tr = self.tracks[kind]
+        starts, ends = tr.starts, tr.ends(self.step_ms)
+        hit = np.flatnonzero((starts < t1) & (ends > t0))
+        lo = min([int(np.searchsorted(starts, t0, side="right")) - 1, *indices])
+        hi = max([int(np.searchsorted(starts, t1, side="right")) + 1, *(i + 2 for i in indices)])
+        if len(hit):
+            lo, hi = min(lo, int(hit[0])), max(hi, int(hit[-1]) + 2)
+        return max(0, lo - 1), min(n, hi)
 
     def resize(self, kind: str, index: int, start_ms: float | None = None, end_ms: float | None = None,
                snap: bool = True) -> None:
@@ -284,6 +375,7 @@ class TimelineEditor:
         new_a = max(0.0, new_a)
         if new_b - new_a < min(self.step_ms, b - a) - 1e-9:
             raise EditError("an event must keep a positive length")
+        self.last_replaced = 0
         if (new_a, new_b) == (a, b):
             return
         e = events[index]
@@ -299,14 +391,17 @@ class TimelineEditor:
         if step_like and j is None and new_b != b:   # the last step: its end becomes an explicit length
             e = dict(e, dur_ms=_num(new_b - new_a))
             step_like = False
-        rest = [x for k, x in enumerate(events) if k != index]   # shrinking from the left: the previous one takes it
+        lo, hi = self._window(kind, min(a, new_a), max(b, new_b), [index])
+        rest = [x for k, x in enumerate(events[lo:hi], lo) if k != index]   # shrinking from the left: the previous one takes it
         new, self.last_replaced = limits.paint(rest, [(new_a, new_b, dict(e))], kind == "expression", self.step_ms,
                                                self.audio_ms)
-        self._replace(kind, new, name + (f", replacing {self.last_replaced}" if self.last_replaced else ""))
+        self._replace(kind, new, name + (f", replacing {self.last_replaced}" if self.last_replaced else ""), lo, hi)
 
-    def _replace(self, kind: str, new: list, name: str) -> None:
-        """Apply a whole new event list as the smallest splice (long tracks stay cheap to undo)."""
+    def _replace(self, kind: str, new: list, name: str, lo: int = 0, hi: int | None = None) -> None:
+        """Apply `new` in place of events[lo:hi] (default: the whole list) as the smallest splice (long
+        tracks stay cheap to edit and to undo)."""
         old = self.events(kind)
+        base, old = lo, old[lo:hi]
         lo = 0
         while lo < min(len(old), len(new)) and old[lo] is new[lo]:
             lo += 1
@@ -316,7 +411,7 @@ class TimelineEditor:
             hi_new -= 1
         if lo == hi_old == hi_new:
             return
-        self.apply(name, kind, new[lo:hi_new], lo, hi_old)
+        self.apply(name, kind, new[lo:hi_new], base + lo, base + hi_old)
 
     def _next_boundary(self, kind: str, index: int) -> int | None:
         """Index of the event whose start ends event `index` when it has no dur_ms: the next event
@@ -472,24 +567,36 @@ class TimelineEditor:
     def paint_mouth_runs(self, runs: list[tuple[float, float, int]], name: str) -> None:
         """Replace the mouth over [first start, last end) with consecutive runs (start, end, mouth id),
         in the track's own form (labels stay labels, steps stay steps); one undoable command.
-        Runs of the same shape next to each other are joined."""
+        A track with an event on every frame (production's form) gets one event per painted frame;
+        otherwise runs of the same shape next to each other are joined, and a step track painted to
+        the session's end gets an event on the last frame, so the track still reaches the end."""
         runs = [r for r in runs if r[1] > r[0]]
         if not runs:
             return
-        joined = [list(runs[0])]
-        for a, b, m in runs[1:]:
-            if m == joined[-1][2] and a == joined[-1][1]:
-                joined[-1][1] = b
-            else:
-                joined.append([a, b, m])
-        t0, t1 = joined[0][0], joined[-1][1]
         events = self.events("mouth")
-        ends = self.tracks["mouth"].ends(self.step_ms)
         uses_dur = any("dur_ms" in e for e in events)
+        if self.per_frame("mouth"):
+            step = self.step_ms
+            runs = [(t, t + step, m) for a, b, m in runs for t in np.arange(a, b - 1e-9, step).tolist()]
+            joined = [list(r) for r in runs]
+        else:
+            joined = [list(runs[0])]
+            for a, b, m in runs[1:]:
+                if m == joined[-1][2] and a == joined[-1][1]:
+                    joined[-1][1] = b
+                else:
+                    joined.append([a, b, m])
+        t0, t1 = joined[0][0], joined[-1][1]
         painted = [self.mouth_event(a, b, m) for a, b, m in joined]
+        last_frame = (math.ceil(self.audio_ms / self.step_ms - 1e-9) - 1) * self.step_ms if self.audio_ms else None
+        if not uses_dur and last_frame is not None and t1 >= last_frame + self.step_ms and joined[-1][0] < last_frame:
+            painted.append(self.mouth_event(last_frame, t1, joined[-1][2]))
+        lo, hi = self._window("mouth", t0, t1, [])
+        ends = self.tracks["mouth"].ends(self.step_ms)
         after = None   # without dur_ms: the event in force at t1, to restore after the span
         new = []
-        for i, e in enumerate(events):
+        for i in range(lo, hi):
+            e = events[i]
             s, end = float(e["t_ms"]), float(ends[i])
             if s <= t1 < end:
                 after = e
@@ -507,7 +614,15 @@ class TimelineEditor:
         if not uses_dur and after is not None and not any(float(e["t_ms"]) == t1 for e in new):
             new.append(dict(after, t_ms=_num(t1)))
         new.sort(key=lambda e: e["t_ms"])  # stable: equal starts keep their file order
-        self._replace("mouth", new, name)
+        self._replace("mouth", new, name, lo, hi)
+
+    def per_frame(self, kind: str) -> bool:
+        """True when the track has an event on every frame (the production mouth tracks' form)."""
+        tr = self.tracks.get(kind)
+        starts = getattr(tr, "starts", None)
+        if starts is None or len(starts) < 3 or not np.isnan(tr.durs).all():
+            return False
+        return bool(np.mean(np.diff(starts) == self.step_ms) >= 0.9)
 
     def mouth_event(self, t0: float, t1: float, mouth_id: int) -> dict:
         """A mouth event over [t0, t1) in the track's own form: its mouth key (id or label, production's

@@ -126,7 +126,7 @@ class EventLaneItem(pg.GraphicsObject):
         mode, i = self._hit(ev.pos().x())
         self.setCursor({"start": Qt.CursorShape.SizeHorCursor, "end": Qt.CursorShape.SizeHorCursor,
                         "body": Qt.CursorShape.OpenHandCursor}.get(mode, Qt.CursorShape.ArrowCursor))
-        self.setToolTip(self.describe(i) if i is not None else "")
+        # the value under the pointer is the timeline's hover readout (TimelineView.hover_text)
 
     def describe(self, i: int) -> str:
         """What the hover shows for event i: its value, start, length, position in the lane."""
@@ -189,7 +189,7 @@ class EventLaneItem(pg.GraphicsObject):
                 if mode == "body" and i not in self.selected:
                     self.selected = {i}
                 sel = sorted(self.selected) if mode == "body" else [i]
-                self._drag = {"mode": mode, "sel": sel, "from": ev.buttonDownPos().x(), "applied": 0.0,
+                self._drag = {"mode": mode, "sel": sel, "orig": list(sel), "from": ev.buttonDownPos().x(),
                               "last": 0.0, "index": i}
                 self.editor.begin(f"drag {self.kind}")
         d = self._drag
@@ -217,21 +217,22 @@ class EventLaneItem(pg.GraphicsObject):
             self.update()
 
     def _apply_drag(self, t: float) -> None:
+        """The drag from where it began to where the pointer is now, as one step from the state the drag
+        started in (the editor takes back the previous position first): what the drag passed over on
+        the way is never touched, and back at the start nothing has changed."""
         d = self._drag
-        dt_ms = (t - d["from"]) * 1000.0 - d["applied"]
+        ed = self.editor
         try:
             if d["mode"] == "body":
-                before = self.events()[d["sel"][0]]["t_ms"]
-                d["sel"] = self.editor.move(self.kind, d["sel"], dt_ms, snap=self.snap)
-                d["applied"] += self.events()[d["sel"][0]]["t_ms"] - before
+                d["sel"] = ed.restart_group(ed.move, self.kind, d["orig"], (t - d["from"]) * 1000.0, snap=self.snap)
                 self.selected = set(d["sel"])
                 self._show_indicator(self.events()[d["sel"][0]]["t_ms"] / 1000.0, t)
             elif d["mode"] == "start":
-                self.editor.resize(self.kind, d["index"], start_ms=t * 1000.0, snap=self.snap)
+                ed.restart_group(ed.resize, self.kind, d["index"], start_ms=t * 1000.0, snap=self.snap)
                 self._show_indicator(self.events()[d["index"]]["t_ms"] / 1000.0, t)
             elif d["mode"] == "end":
-                self.editor.resize(self.kind, d["index"], end_ms=t * 1000.0, snap=self.snap)
-                self._show_indicator(self.editor.event_end(self.kind, d["index"]) / 1000.0, t)
+                ed.restart_group(ed.resize, self.kind, d["index"], end_ms=t * 1000.0, snap=self.snap)
+                self._show_indicator(ed.event_end(self.kind, d["index"]) / 1000.0, t)
         except EditError as err:
             self.edit_failed.emit(str(err))
 
@@ -244,7 +245,7 @@ class EventLaneItem(pg.GraphicsObject):
         if self._indicator is None:
             line = pg.InfiniteLine(landed_s, angle=90, movable=False,
                                    pen=pg.mkPen(SELECTION, width=1, style=Qt.PenStyle.DashLine))
-            text = pg.TextItem("", color=SELECTION, anchor=(0, 1), fill=pg.mkBrush(20, 20, 24, 200))
+            text = pg.TextItem("", color=SELECTION, anchor=(0, 0), fill=pg.mkBrush(20, 20, 24, 220))
             for item in (line, text):
                 item.setZValue(60)
                 vb.addItem(item, ignoreBounds=True)
@@ -258,7 +259,10 @@ class EventLaneItem(pg.GraphicsObject):
         text.setText(f"{landed_s:.3f} s · frame {frame}" + (" · snapped" if self.snap else "")
                      + (f" · {replacing}" if replacing else "") + (" · at the session's edge" if held else ""))
         line.setValue(landed_s)
-        text.setPos(landed_s, self.y0 + self.height)
+        (a, b), (_, top) = vb.viewRange()
+        right = landed_s > a + 0.6 * (b - a)       # near the right edge the label hangs to the left
+        text.setAnchor((1, 0) if right else (0, 0))
+        text.setPos(landed_s, min(self.y0 + self.height, top))   # inside the lane, from its top edge down
 
     def _hide_indicator(self) -> None:
         if self._indicator is not None:

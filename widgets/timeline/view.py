@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QByteArray, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QByteArray, QPoint, QRectF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QSplitter, QToolTip, QVBoxLayout, QWidget
 
 from contracts.timelines import MOUTHS
@@ -134,9 +134,9 @@ class TimelineView(QWidget):
         for key, title, height, minimum, tip in LANES:
             w = pg.PlotWidget(background=style.BACKGROUND)
             w.setMinimumHeight(minimum)
-            w.setToolTip(tip)
             p = w.getPlotItem()
             self._setup_plot(p, title)
+            p.getAxis("left").setToolTip(tip)     # the lane's data area shows the value under the pointer
             p.getAxis("bottom").hide()
             p.setXLink(self.ruler.getPlotItem())
             if key in ("sync", "mouth", "expression", "view"):
@@ -156,11 +156,12 @@ class TimelineView(QWidget):
         self.legend.setWordWrap(True)
         self.legend.setStyleSheet("font-size: 8pt; padding: 2px 6px;")
         lay.addWidget(self.legend)
-        self.wave_curve = cache(pg.PlotCurveItem(pen=pg.mkPen((120, 190, 255), width=1)))
+        # not cached: the envelope is redrawn for every range (it is cheap), so it is always where its samples are
+        self.wave_curve = pg.PlotCurveItem(pen=pg.mkPen((120, 190, 255), width=1))
         self.plots["wave"].addItem(self.wave_curve)
         self.plots["wave"].setYRange(-1, 1, padding=0.02)
         self.plots["wave"].getAxis("left").setStyle(showValues=False)
-        self._wave_proxy = pg.SignalProxy(self.ruler_box.sigXRangeChanged, rateLimit=30, slot=self._on_range)
+        self.ruler_box.sigXRangeChanged.connect(self._on_range)
         self._legend_text()
 
     # ------------------------------------------------------------ structure
@@ -442,7 +443,9 @@ class TimelineView(QWidget):
         text = self.hover_text(key, t)
         if text:
             w = self.widgets[key]
-            QToolTip.showText(w.mapToGlobal(w.mapFromScene(pos).toPoint()) + QPointF(14, 10).toPoint(), text, w)
+            QToolTip.showText(w.mapToGlobal(w.mapFromScene(pos)) + QPoint(14, 10), text, w)
+        else:
+            QToolTip.hideText()
 
     def hover_text(self, key: str, t: float) -> str:
         """The value under the pointer in a lane (what the tooltip shows)."""
@@ -473,6 +476,10 @@ class TimelineView(QWidget):
             r = model.readout(i)
             fb = f"\nFALLBACK {r['fallback']}: {'; '.join(r['missing'])}" if r["fallback"] else ""
             return f"{head}\nview {VIEWS[plan.view[i]]}, sprite {r['sprite']}{fb}"
+        if key in self.lanes:
+            lane = self.lanes[key]
+            k = lane.event_at(t)
+            return f"{head}\n{lane.describe(k)}" if k is not None else f"{head}\nno {key} event here"
         if key == "wave":
             return head
         return ""
@@ -531,7 +538,7 @@ class TimelineView(QWidget):
             self.wave_curve.setData([], [])
             return
         a, b = self.visible_range()
-        x, y = self.pyramid.envelope(max(a, 0.0), b, max(int(self.width()), 200))
+        x, y = self.pyramid.envelope(max(a, 0.0), b, max(int(self.plots["wave"].getViewBox().width()), 200))
         self.wave_curve.setData(x, y)
 
     def _refresh_labels(self) -> None:
