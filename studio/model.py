@@ -107,18 +107,27 @@ class StudioModel:
         cands = [f for f in starts if (f < frame if backwards else f > frame)]
         return (cands[-1] if backwards else cands[0]) if cands else None
 
-    # ------------------------------------------------------------ generation
-    def generate_mouth(self, text: str | None, lang: str, progress=None):
-        """Align a mouth track to the whole session audio (and text): the AlignResult (safe on a worker
-        thread: it reads nothing the GUI changes). `apply_generated` then makes it, or the part in a
-        selected range, one edit: the text covers the whole utterance, so the whole is aligned."""
+    # ------------------------------------------------- work for another process
+    def scoring_work(self):
+        """(function, args) that score the current mouth track against the session WAV, small enough to
+        hand to another process (studio/background.py): the WAV by path, the mouth as one array."""
         from contracts.audio import AudioSource
-        from studio.qa.align.aligner import align
+        from contracts.policy import load_policy
         s = self.project.session
-        if self.audio is None:
+        source = AudioSource(path=s.audio_path) if s.audio_path is not None else None
+        return "studio.qa.sync:score", (source, self.project.plan.mouth.copy(), s.step_ms, s.audio_ms, load_policy(None, s),
+                       timeline_summary(s))
+
+    def generation_work(self, text: str | None, lang: str):
+        """(function, args) that align a mouth track to the whole session audio (and text) in another
+        process. `apply_generated` then makes it, or the part in a selected range, one edit: the text
+        covers the whole utterance, so the whole is aligned."""
+        from contracts.audio import AudioSource
+        s = self.project.session
+        if s.audio_path is None or self.audio is None:
             raise ValueError("the session has no audio to align a mouth track to")
-        src = AudioSource.of(self.audio, self.sample_rate)
-        return align(src, text, lang, s.step_ms, float(s.audio_ms), progress)
+        return "studio.qa.align.aligner:align", (AudioSource(path=s.audio_path), text, lang, s.step_ms,
+                                                 float(s.audio_ms))
 
     def apply_generated(self, result, t0_ms: float | None = None, t1_ms: float | None = None) -> None:
         """Put a generated track (or its part in [t0, t1)) into the mouth lane as one undoable edit."""
@@ -149,11 +158,15 @@ class StudioModel:
     def dirty(self) -> bool:
         return self.editor is not None and self.editor.dirty
 
+    def unsaved_docs(self) -> dict:
+        """The timeline documents that differ from their files (documents are never changed in place)."""
+        return {k: d for k, d in self.editor.docs.items() if d is not self._saved_docs.get(k)}
+
     def save(self) -> list[Path]:
         """Write every edited timeline back to its own file (atomic, with a .bak of the previous one)."""
         s = self.project.session
         # only what differs from the files on disk is written (documents are never changed in place)
-        changed = {k: d for k, d in self.editor.docs.items() if d is not self._saved_docs.get(k)}
+        changed = self.unsaved_docs()
         paths = {k: getattr(s, k).path for k in changed}
         written = save_timelines(changed, paths, s.path) if changed else []
         self._saved_docs = dict(self.editor.docs)

@@ -136,9 +136,9 @@ def update_plan(plan: FramePlan, session: Session, atlas: Atlas, touched: dict[s
     if len(at):
         code = _codes(expression[at], view[at], mouth[at])
         known = {int(c): k for k, c in enumerate(codes)}
-        for c in np.unique(code):
-            if int(c) not in known:
-                known[int(c)] = len(resolved)
+        for c in set(code.tolist()):
+            if c not in known:
+                known[c] = len(resolved)
                 resolved.append(_resolve(atlas, c))
         codes = np.array(sorted(known, key=known.get), dtype=np.int64)
         lut_keys = np.array(list(known), dtype=np.int64)

@@ -194,7 +194,8 @@ def test_autosave_recovery_is_offered_back(qtbot, tmp_path, demo, monkeypatch):
     assert w.open_session(demo)
     w.shift_timeline("mouth", 120)
     edited = json.loads(json.dumps(w.model.editor.docs["mouth"]))
-    w.autosave()                                   # what the 20 s timer does
+    w.autosave()                                   # what the 20 s timer does (it writes on a worker thread)
+    qtbot.waitUntil(lambda: bool(Recovery().entries()), timeout=10000)
     assert Recovery().entries()[0]["docs"]["mouth"] == edited
     # the process dies here: no save, no close
     w2 = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))

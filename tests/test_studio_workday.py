@@ -171,6 +171,7 @@ def test_defect_9_recovered_edits_mark_the_title_unsaved(qtbot, tmp_path, demo, 
     assert w.open_session(demo)
     w.shift_timeline("mouth", 80)
     w.autosave()
+    qtbot.waitUntil(lambda: bool(w.recovery.entries()), timeout=10000)
     w2 = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(w2)
     monkeypatch.setattr(w2, "ask_recover", lambda session: True)

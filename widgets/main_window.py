@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
         q.fix_span.connect(self.fix_span)
         self.history_panel.go_to.connect(self.edits.undo_to)
         self.align_panel.generate.connect(self.align_flows.generate)
+        self.align_panel.cancel.connect(self.align_flows.cancel)
         self.align_panel.text_edited.connect(self.align_flows.remember)
 
     # ----------------------------------------------------------- layout
@@ -391,7 +392,7 @@ class MainWindow(QMainWindow):
 
     # --------------------------------------------------------------- edits
     def _on_timelines(self, kinds) -> None:
-        self.timeline.update_data()
+        self.timeline.update_data(kinds)
         self.renderer.request(self.model.frame)      # same frame, new inputs: render it again
         self._update_readout(self.model.frame)
         self.inspector.show_frame(self.model.frame)

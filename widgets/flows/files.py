@@ -12,11 +12,14 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from contracts.errors import ContractError, OutputError
 from widgets.export_dialog import ExportDialog
+from widgets.workers import Job
 
 
 class FileFlows:
     def __init__(self, window):
         self.w = window
+        self._autosave_job: Job | None = None
+        self._autosaved = None          # the undo step the last autosave wrote
 
     # ------------------------------------------------------------------ where
     def start_folder(self) -> str:
@@ -111,9 +114,17 @@ class FileFlows:
 
     # -------------------------------------------------------------- recovery
     def autosave(self) -> None:
+        """Unsaved edits to the recovery file, on a worker thread (an hour of events takes seconds to
+        write), only when something changed since the last autosave."""
         m = self.w.model
-        if m.project and m.dirty:
-            self.w.recovery.save(m.project.session.path, m.editor.docs)
+        if not (m.project and m.dirty) or (self._autosave_job is not None and not self._autosave_job.wait(0)):
+            return
+        top = m.editor.undo_stack[-1] if m.editor.undo_stack else None
+        if top is self._autosaved:
+            return
+        self._autosaved = top
+        rec = self.w.recovery
+        self._autosave_job = Job(rec.save, m.project.session.path, m.unsaved_docs(), rec.epoch, parent=self.w).start()
 
     def offer_recovery(self) -> bool:
         """At start: unsaved edits from a session that ended without saving are offered back."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer
 
 from studio.qa.problems import offset_fix, problems
+from studio.background import run_in_process
 from widgets.workers import Job
 
 
@@ -21,21 +22,25 @@ class QAFlows:
         self.timer.timeout.connect(self.start_scoring)
 
     def start_scoring(self) -> None:
+        """Score in another process (an hour takes seconds; the interface never waits for it). A newer
+        scoring cancels the one still running: only the newest result counts."""
         w = self.w
         if not w.model.project:
             return
-        from studio.qa.sync import score_project
+        if self._job is not None:
+            self._job.cancel.set()
         w.qa.set_scoring()
         self._gen += 1
         gen = self._gen
-        audio = (w.model.audio, w.model.sample_rate) if w.model.audio is not None else None
-        job = Job(score_project, w.model.project, None, audio, parent=w)
-        # several scorings may overlap while edits come in: only the newest one's result counts
+        fn, args = w.model.scoring_work()
+        job = Job(run_in_process, fn, *args, parent=w, with_cancel=True)
         job.finished.connect(lambda report: gen == self._gen and w.model.set_sync(report))
-        job.failed.connect(lambda msg: self._failed(msg))
+        job.failed.connect(lambda msg: gen == self._gen and self._failed(msg))
         self._job = job.start()
 
     def _failed(self, msg: str) -> None:
+        if msg == "cancelled":
+            return
         self.w.model.warn(f"sync scoring failed: {msg}")
         self.w.statusBar().showMessage(f"sync scoring failed: {msg}", 10000)
 

@@ -8,8 +8,9 @@ another and never moves the rest of the track, however far the drag goes.
 """
 from __future__ import annotations
 
-import bisect
 import time
+
+import numpy as np
 
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
@@ -38,6 +39,7 @@ class EventLaneItem(pg.GraphicsObject):
         self._drag = None
         self._band = None
         self._indicator: tuple | None = None      # (line, text) while a drag goes on
+        self._starts_s, self._starts_of = np.zeros(0), None
         self.setZValue(20)
         self.setAcceptHoverEvents(True)
 
@@ -61,11 +63,21 @@ class EventLaneItem(pg.GraphicsObject):
         self.prepareGeometryChange()
         self.update()
 
+    def starts(self) -> np.ndarray:
+        """Event starts in seconds (the parsed track's array where it has one per event; cached per document)."""
+        doc = self.editor.docs.get(self.kind) if self.editor else None
+        if self._starts_of is not doc:
+            track = self.editor.tracks.get(self.kind) if doc is not None else None
+            arr = getattr(track, "starts", None)
+            if arr is None or len(arr) != len(self.events()):
+                arr = np.array([float(e["t_ms"]) for e in self.events()], np.float64)
+            self._starts_s, self._starts_of = arr / 1000.0, doc
+        return self._starts_s
+
     def event_at(self, t: float) -> int | None:
         """The event drawn at time t (the latest-starting one that covers it)."""
-        ev = self.events()
-        starts = [e["t_ms"] / 1000.0 for e in ev]
-        k = bisect.bisect_right(starts, t) - 1
+        starts = self.starts()
+        k = int(np.searchsorted(starts, t, side="right")) - 1
         for i in range(k, max(-1, k - 8), -1):
             a, b = self.span(i)
             if a <= t < b:
@@ -90,9 +102,9 @@ class EventLaneItem(pg.GraphicsObject):
             return
         vb = self.getViewBox()
         (a, b), _ = vb.viewRange() if vb is not None else ((0, self.model.duration_s), None)
-        starts = [e["t_ms"] / 1000.0 for e in ev]
-        i0 = max(0, bisect.bisect_right(starts, a) - 2)
-        i1 = min(len(ev), bisect.bisect_right(starts, b) + 1)
+        starts = self.starts()
+        i0 = max(0, int(np.searchsorted(starts, a, side="right")) - 2)
+        i1 = min(len(ev), int(np.searchsorted(starts, b, side="right")) + 1)
         pen_sel = QPen(QColor(*SELECTION), 0)
         pen_sel.setCosmetic(True)
         pen_sel.setWidth(2)
@@ -204,7 +216,10 @@ class EventLaneItem(pg.GraphicsObject):
         if ev.isFinish():
             if d["mode"] == "band":
                 a, b = sorted(self._band)
-                picked = {i for i in range(len(self.events())) if self.span(i)[0] < b and self.span(i)[1] > a}
+                starts = self.starts()   # events starting before b; an expression change point may start far earlier
+                lo = 0 if self.kind == "expression" else max(0, int(np.searchsorted(starts, a, side="right")) - 1)
+                hi = int(np.searchsorted(starts, b, side="left"))
+                picked = {i for i in range(lo, hi) if self.span(i)[1] > a}
                 self.selected = picked if not (ev.modifiers() & Qt.KeyboardModifier.ShiftModifier) \
                     else self.selected | picked
                 self._band = None

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QByteArray, QPoint, QRectF, Qt, Signal
+from PySide6.QtCore import QByteArray, QPoint, Qt, Signal
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QSplitter, QToolTip, QVBoxLayout, QWidget
 
 from contracts.timelines import MOUTHS
 from render.views import FIRST_DIAGONAL, VIEWS
-from widgets.timeline import style
+from widgets.timeline import strips, style
 from widgets.timeline.event_lane import EventLaneItem
+from widgets.timeline.labels import RunLabels
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
@@ -36,7 +37,12 @@ LANES = [  # key, title, default height, minimum height, tooltip
     ("view", "view", 30, 20, "The view each frame draws; red ticks on top mark fallback frames."),
 ]
 POSE_LANES = ("angles", "offsets", "scale")
-LABEL_LIMIT = 200   # most mouth labels drawn at once
+STRIPS = [  # key, lane, y0, height, z: images on the frame grid (strips.py)
+    ("mouth", "mouth", 0.0, 1.0, 0), ("problems", "mouth", 0.86, 0.14, 24),   # over the event outlines (z 20)
+    ("expression", "expression", 0.0, 0.45, 0), ("expression_changes", "expression", 0.5, 0.45, 1),
+    ("expression_overlays", "expression", 0.55, 0.35, 2), ("view", "view", 0.0, 0.78, 0),
+    ("fallback", "view", 0.8, 0.2, 1), ("sync", "sync", 0.0, 1.0, 0),
+]
 AXIS_W = 56
 
 
@@ -78,8 +84,9 @@ class RulerBox(pg.ViewBox):
             super().mouseClickEvent(ev)
 
 
-def cache(item):
-    """Paint a static item once per zoom level: moving the playhead over it then only blits."""
+def _cached(item):
+    """Keep a line item's pixels until its data or the zoom changes: the moving playhead then costs a blit,
+    not a redraw of thousands of segments (Qt drops the cache on any transform other than a pan)."""
     item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     return item
 
@@ -112,7 +119,9 @@ class TimelineView(QWidget):
         self.playheads: list[pg.InfiniteLine] = []
         self.lanes: dict[str, EventLaneItem] = {}    # editable lanes: kind -> item
         self.curves: dict[str, pg.PlotDataItem] = {}
-        self._dynamic, self._data_items, self._sync_items, self._labels, self._marker_items = [], [], [], [], []
+        self._dynamic, self._data_items, self._marker_items = [], [], []
+        self._ends_key = None
+        self._strips: dict[str, strips.StripItem] = {}
         self._range_items: list = []
         self._range: tuple[float, float] | None = None
         self._data = None
@@ -156,8 +165,10 @@ class TimelineView(QWidget):
         self.legend.setWordWrap(True)
         self.legend.setStyleSheet("font-size: 8pt; padding: 2px 6px;")
         lay.addWidget(self.legend)
-        # not cached: the envelope is redrawn for every range (it is cheap), so it is always where its samples are
-        self.wave_curve = pg.PlotCurveItem(pen=pg.mkPen((120, 190, 255), width=1))
+        self.run_labels = RunLabels(self.plots["mouth"])
+        # its envelope is computed again for every visible range, at once (no delay), so it is always drawn where
+        # its samples are; cached as pixels so a moving playhead does not redraw its lines
+        self.wave_curve = _cached(pg.PlotCurveItem(pen=pg.mkPen((120, 190, 255), width=1)))
         self.plots["wave"].addItem(self.wave_curve)
         self.plots["wave"].setYRange(-1, 1, padding=0.02)
         self.plots["wave"].getAxis("left").setStyle(showValues=False)
@@ -205,8 +216,10 @@ class TimelineView(QWidget):
     # ------------------------------------------------------------------ data
     def set_project(self, model) -> None:
         """Rebuild every lane from the studio model's open project."""
-        for items in (self._dynamic, self._data_items, self._labels, self._marker_items, self._range_items):
+        for items in (self._dynamic, self._data_items, self._marker_items, self._range_items):
             _remove_all(items)
+        self.run_labels.clear()
+        self._ends_key = None
         self.curves.clear()
         self.lanes.clear()
         self._range = None
@@ -222,6 +235,12 @@ class TimelineView(QWidget):
                                 ("up15_max_pitch_deg", 1, 0.99), ("up7_max_pitch_deg", 1, 0.99),
                                 ("down7_min_pitch_deg", 1, 0.99), ("down15_min_pitch_deg", 1, 0.99)):
             self._threshold(rules[key], style.POSE_CURVES[color][2], key.split("_")[0], pos)
+        self._strips = {}
+        for key, plot, y0, h, z in STRIPS:
+            item = strips.StripItem(y0, h, z)
+            self.plots[plot].addItem(item)
+            self._dynamic.append((self.plots[plot], item))
+            self._strips[key] = item
         for kind, (y0, h) in {"mouth": (0.0, 1.0), "expression": (0.5, 0.45)}.items():
             lane = EventLaneItem(kind, model, y0, h)
             lane.snap = self.snap
@@ -236,12 +255,37 @@ class TimelineView(QWidget):
         self.ruler.getPlotItem().setXRange(0, max(dur, step), padding=0.01)
         self._refresh_wave()
 
-    def update_data(self) -> None:
-        """Redraw what depends on the timelines (after an edit): curves, strips, events, end markers."""
-        _remove_all(self._data_items)
+    def update_data(self, kinds=None) -> None:
+        """Redraw what depends on the timelines that changed (all of them when `kinds` is None): pose
+        curves and the view strip, the mouth and expression strips, fallback ticks, end markers."""
+        kinds = {"pose", "mouth", "expression"} if kinds is None else set(kinds)
         model = self._data["model"]
         plan = model.project.plan
         step, n, dur = self._data["step"], len(plan), model.duration_s
+        if "pose" in kinds:
+            self._pose_curves(plan)
+            self._strips["view"].show_image(style.strip_image(plan.view, style.view_color_list()), 0.0, n * step)
+        if "mouth" in kinds:
+            self._strips["mouth"].show_image(style.strip_image(plan.mouth, style.MOUTH_COLORS), 0.0, n * step)
+        if "expression" in kinds:
+            colors = [style.EXPR_COLORS.get(lbl, (150, 150, 150)) for lbl in plan.labels]
+            self._strips["expression"].show_image(style.strip_image(plan.expression, colors), 0.0, n * step)
+            changes, overlays = strips.expression_events(model.project.session.expression, n, plan.step_ms,
+                                                          dur * 1000.0)
+            self._strips["expression_changes"].show_image(changes, 0.0, n * step)
+            self._strips["expression_overlays"].show_image(overlays, 0.0, n * step)
+        fb = plan.fallback_mask()                 # any edit can change which sprites are missing
+        img = np.zeros((1, n, 4), np.uint8)
+        img[0, fb] = (*style.FALLBACK, 255)
+        self._strips["fallback"].show_image(img if fb.any() else None, 0.0, n * step)
+        self._end_markers(model, n, step, dur)
+        for kind, lane in self.lanes.items():
+            if kind in kinds:
+                lane.refresh()
+        if "mouth" in kinds:
+            self._refresh_labels()
+
+    def _pose_curves(self, plan) -> None:
         t = plan.t_ms / 1000.0
         for name, col, color in style.POSE_CURVES:
             lane = "angles" if col < 3 else ("offsets" if col < 5 else "scale")
@@ -254,19 +298,18 @@ class TimelineView(QWidget):
             self._dynamic.append((self.plots[lane], curve))
             curve.setDownsampling(auto=True, method="peak")   # after adding: clipToView needs a view
             curve.setClipToView(True)
-            cache(curve.curve)
+            _cached(curve.curve)
             self.curves[name] = curve
-        self._strip("mouth", plan.mouth, style.MOUTH_COLORS, step, 0.0, 1.0)
-        self._strip("expression", plan.expression, [style.EXPR_COLORS.get(lbl, (150, 150, 150)) for lbl in plan.labels],
-                    step, 0.0, 0.45)
-        self._strip("view", plan.view, style.view_color_list(), step, 0.0, 0.78)
-        fb = plan.fallback_mask()
-        if fb.any():
-            img = np.zeros((1, n, 4), np.uint8)
-            img[0, fb] = (*style.FALLBACK, 255)
-            self._image("view", img, step, 0.8, 0.2)
-        self._expression_events(model, dur)
+
+    def _end_markers(self, model, n, step, dur) -> None:
+        """Dashed lines where the audio and each timeline end; frames held past a timeline's end shaded
+        (built again only when an end moved: most edits do not move one)."""
         ends = model.end_markers()
+        key = repr(ends)
+        if key == self._ends_key:
+            return
+        self._ends_key = key
+        _remove_all(self._data_items)
         for key in self.plots:
             self._vline(key, ends["audio_ms"] / 1000.0, (255, 80, 80), "audio end" if key == "wave" else None)
         lanes = {"pose": POSE_LANES, "mouth": ("mouth",), "expression": ("expression",)}
@@ -280,9 +323,6 @@ class TimelineView(QWidget):
                                                  pen=pg.mkPen(None))
                     region.setToolTip(f"{info['held_frames']} frames held after the {name} timeline ends")
                     self._add_data(key, region)
-        for lane in self.lanes.values():
-            lane.refresh()
-        self._refresh_labels()
 
     def set_snap(self, on: bool) -> None:
         self.snap = on
@@ -292,14 +332,6 @@ class TimelineView(QWidget):
     def _add_data(self, key: str, item) -> None:
         self.plots[key].addItem(item)
         self._data_items.append((self.plots[key], item))
-
-    def _strip(self, key, values, colors, step, y0, h) -> None:
-        self._image(key, style.strip_image(values, colors), step, y0, h)
-
-    def _image(self, key, img, step, y0, h) -> None:
-        item = cache(pg.ImageItem(img))
-        item.setRect(QRectF(0.0, y0, img.shape[1] * step, h))
-        self._add_data(key, item)
 
     def _threshold(self, value, color, label, pos) -> None:
         anchors = [(0, 1), (0, 1)] if pos < 0.5 else [(1, 1), (1, 1)]
@@ -315,22 +347,6 @@ class TimelineView(QWidget):
                                label=label, labelOpts={"position": 0.12, "color": color, "anchors": [(1, 1), (1, 1)]})
         self._add_data(key, line)
 
-    def _expression_events(self, model, dur) -> None:
-        expr = model.project.session.expression
-        if expr is None:
-            return
-        events = expr.intervals(dur * 1000.0)
-        events.sort(key=lambda e: e[2] == "blink")  # blinks drawn last, on top
-        if not events:
-            return
-        bars = pg.BarGraphItem(
-            x0=[e[0] / 1000.0 for e in events], width=[max(e[1] - e[0], 1.0) / 1000.0 for e in events],
-            y0=[0.55 if e[2] == "blink" else 0.5 for e in events],
-            height=[0.35 if e[2] == "blink" else 0.45 for e in events],
-            brushes=[pg.mkBrush(*style.EXPR_COLORS.get(e[2] or "normal", (150, 150, 150)), 230) for e in events],
-            pen=pg.mkPen((20, 20, 20)))
-        self._add_data("expression", bars)
-
     def _legend_text(self) -> None:
         mouth = " ".join(style.swatch(c, n) for c, n in zip(style.MOUTH_COLORS, MOUTHS))
         views = " ".join(style.swatch(style.VIEW_COLORS[v], v) for v in VIEWS[:FIRST_DIAGONAL])
@@ -343,31 +359,13 @@ class TimelineView(QWidget):
 
     # ------------------------------------------------------------------ sync
     def set_sync(self, report) -> None:
-        _remove_all(self._sync_items)
         self.sync_report = report
-        if report is None:
+        if self._data is None:
             return
-        hop = report.policy.get("window_hop_ms", 1000) / 1000.0
-        x0, w, brushes, h = [], [], [], []
-        for win in report.windows:
-            mid = (win["t0_ms"] + win["t1_ms"]) / 2000.0
-            x0.append(mid - hop / 2)
-            w.append(hop)
-            h.append(0.3 + 0.7 * (win["score"] or 0.0))
-            brushes.append(pg.mkBrush(*style.VERDICT_COLORS.get(win["verdict"], (80, 80, 80)), 220))
-        if x0:
-            bars = pg.BarGraphItem(x0=x0, width=w, y0=0, height=h, brushes=brushes, pen=pg.mkPen(None))
-            self.plots["sync"].addItem(bars)
-            self._sync_items.append((self.plots["sync"], bars))
-        for a, b in report.open_in_silence_spans + report.closed_in_speech_spans:
-            # a band along the top of the lane: a full-height red wash would read as the red 'a' shape
-            region = pg.LinearRegionItem((a / 1000.0, b / 1000.0), movable=False, span=(0.86, 1.0),
-                                         brush=pg.mkBrush(*style.PROBLEM, 230), pen=pg.mkPen(style.PROBLEM, width=1))
-            region.setToolTip("open mouth in silence" if [a, b] in report.open_in_silence_spans
-                              else "closed mouth in speech")
-            region.setZValue(24)  # over the lane's event outlines (z 20); takes no clicks
-            self.plots["mouth"].addItem(region)
-            self._sync_items.append((self.plots["mouth"], region))
+        bars = strips.sync_bars(report)
+        self._strips["sync"].show_image(*(bars or (None, 0.0, 0.0)))
+        n, step = self._data["n"], self._data["step"]
+        self._strips["problems"].show_image(strips.problem_band(report, n, step * 1000.0), 0.0, n * step)
 
     # --------------------------------------------------------------- markers
     def set_markers(self, markers_ms: list[float]) -> None:
@@ -479,7 +477,9 @@ class TimelineView(QWidget):
         if key in self.lanes:
             lane = self.lanes[key]
             k = lane.event_at(t)
-            return f"{head}\n{lane.describe(k)}" if k is not None else f"{head}\nno {key} event here"
+            text = f"{head}\n{lane.describe(k)}" if k is not None else f"{head}\nno {key} event here"
+            problem = strips.problem_at(self.sync_report, t * 1000.0) if key == "mouth" else None
+            return text + (f"\nproblem: {problem}" if problem else "")
         if key == "wave":
             return head
         return ""
@@ -542,27 +542,11 @@ class TimelineView(QWidget):
         self.wave_curve.setData(x, y)
 
     def _refresh_labels(self) -> None:
-        """Mouth labels on runs when few enough are visible to read."""
-        _remove_all(self._labels)
+        """Mouth names on the runs wide enough to hold them (labels.py)."""
         if not self._data:
             return
-        model, step = self._data["model"], self._data["step"]
+        step = self._data["step"]
         a, b = self.visible_range()
         i0, i1 = max(0, int(a / step)), min(self._data["n"], int(b / step) + 1)
-        mouth = model.project.plan.mouth[i0:i1]
-        if not len(mouth):
-            return
-        change = np.flatnonzero(np.diff(np.concatenate([[-1], mouth])) != 0)
         px_per_s = self.plots["mouth"].getViewBox().width() / max(b - a, 1e-9)
-        if len(change) > min(LABEL_LIMIT, px_per_s * (b - a) / 26):  # ~26 px per label or none at all
-            return
-        ends = np.append(change[1:], len(mouth))
-        for k, e in zip(change, ends):
-            if (e - k) * step * px_per_s < 18:       # a run too narrow for its label
-                continue
-            m = int(mouth[k])
-            short = m == 0 and (e - k) * step * px_per_s < 44   # "closed" needs ~44 px
-            text = pg.TextItem("cl" if short else MOUTHS[m], color=(255, 255, 255), anchor=(0, 0.5))
-            text.setPos((i0 + k) * step, 0.5)
-            self.plots["mouth"].addItem(text)
-            self._labels.append((self.plots["mouth"], text))
+        self.run_labels.show(self._data["model"].project.plan.mouth[i0:i1], i0, step, px_per_s)
