@@ -6,13 +6,14 @@ session either succeeds completely or leaves everything as it was.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from studio.edit.editor import KINDS, TimelineEditor, events_of
 from studio.events import Event
-from contracts.audio import read_mono
+from engine.client import read_audio
 from studio.plan import Project, open_project
 from studio.io.saving import save_session_as, save_timelines
 from studio.report import timeline_summary
@@ -23,6 +24,16 @@ from render.sprites import SPRITES, interactive_budget
 RECENT_MAX = 10
 
 
+@dataclass
+class LoadedSession:
+    """A session read and checked off the interface thread, ready to be shown (StudioModel.adopt)."""
+    project: Project
+    channels: np.ndarray | None     # (channels, frames) float32, or None without audio
+    mono: np.ndarray | None
+    sample_rate: int
+    waveform: WaveformPyramid | None
+
+
 class StudioModel:
     def __init__(self):
         SPRITES.budget = max(SPRITES.budget, interactive_budget())  # scrubbing wants every sprite warm
@@ -31,6 +42,7 @@ class StudioModel:
         self.sync = None
         self.audio: np.ndarray | None = None   # mono float32
         self.sample_rate = 0
+        self.channels: np.ndarray | None = None  # (channels, frames) float32: what the audio engine plays
         self.waveform: WaveformPyramid | None = None
         self.editor: TimelineEditor | None = None
         self.project_changed = Event("project_changed")
@@ -45,14 +57,29 @@ class StudioModel:
         self.runtime_warnings: list[str] = []                  # found while working (scoring, aligning)
 
     # ------------------------------------------------------------------ open
-    def open(self, path: str | Path, overrides: Overrides | None = None) -> Project:
-        """Load a session; raises ContractError and keeps the current one when it is invalid."""
+    @staticmethod
+    def load(path: str | Path, overrides: Overrides | None = None) -> "LoadedSession":
+        """Everything opening a session needs that takes time — reading and checking the files, the WAV
+        decoded once, the waveform levels — without touching the model: safe on a worker thread.
+        Raises ContractError when the session is invalid."""
         project = open_project(path, overrides)
-        audio, sr = None, 0
+        project.size_warnings()                 # reads every sprite's size: here, not on the interface thread
+        audio, mono, sr = None, None, 0
         if project.session.audio_path is not None:
-            audio, sr = read_mono(project.session.audio_path)  # the same downmix the scorer uses
-        self.project, self.audio, self.sample_rate = project, audio, sr
-        self.waveform = WaveformPyramid(audio, sr) if audio is not None else None
+            audio, sr = read_audio(project.session.audio_path, project.session.audio_ms / 1000.0)
+            mono = audio[0] if len(audio) == 1 else audio.mean(axis=0)   # channels averaged, as the scorer does
+        return LoadedSession(project, audio, mono, sr, WaveformPyramid(mono, sr) if mono is not None else None)
+
+    def open(self, path: str | Path, overrides: Overrides | None = None) -> Project:
+        """Load a session and show it; raises ContractError and keeps the current one when it is invalid."""
+        return self.adopt(self.load(path, overrides))
+
+    def adopt(self, loaded: "LoadedSession") -> Project:
+        """Make a loaded session the open one (interface thread; quick: the slow part was `load`)."""
+        project = loaded.project
+        self.project, self.audio, self.sample_rate = project, loaded.mono, loaded.sample_rate
+        self.channels = loaded.channels
+        self.waveform = loaded.waveform
         self.frame = 0
         self.sync = None
         s = project.session

@@ -6,7 +6,7 @@ scorer read. Rendering frame i needs nothing but row i, so frames are independen
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -164,6 +164,7 @@ class Project:
     session: Session
     atlas: Atlas
     plan: FramePlan
+    _size_warnings: list[str] | None = field(default=None, repr=False)
 
     @property
     def warnings(self) -> list[str]:
@@ -171,9 +172,15 @@ class Project:
 
     def size_warnings(self) -> list[str]:
         """Sprites of different sizes within a view make the face jump in size between mouth shapes,
-        unless render.target_h_ratio sizes every sprite to the canvas."""
+        unless render.target_h_ratio sizes every sprite to the canvas. (Read from the sprite files once:
+        the atlas does not change while a session is open.)"""
         if self.session.render.target_h_ratio is not None:
             return []
+        if self._size_warnings is None:
+            self._size_warnings = self._read_size_warnings()
+        return self._size_warnings
+
+    def _read_size_warnings(self) -> list[str]:
         out = []
         for view, sizes in self.atlas.sprite_sizes().items():
             if len(sizes) > 1:

@@ -218,8 +218,8 @@ class MainWindow(QMainWindow):
         self.docks[key].raise_()
 
     # ------------------------------------------------------------ open
-    def open_session(self, path: str | Path) -> bool:
-        return self.files.open_session(path)
+    def open_session(self, path: str | Path, background: bool = False) -> bool:
+        return self.files.open_session(path, background)
 
     def report_error(self, message: str) -> None:
         self.last_error = message
@@ -238,7 +238,7 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event) -> None:  # noqa: N802
         for u in event.mimeData().urls():
             if u.toLocalFile().endswith(".json"):
-                self.open_session(u.toLocalFile())
+                self.open_session(u.toLocalFile(), background=True)
                 return
 
     def update_title(self) -> None:

@@ -169,7 +169,7 @@ class Menus:
         self.recent_menu.clear()
         for p in self.w.recent.items:
             act = self.recent_menu.addAction(p)
-            act.triggered.connect(lambda _=False, p=p: self.w.open_session(p))
+            act.triggered.connect(lambda _=False, p=p: self.w.open_session(p, background=True))
         self.recent_menu.setEnabled(bool(self.w.recent.items))
 
     def update_undo(self, editor) -> None:

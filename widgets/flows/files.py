@@ -19,6 +19,7 @@ class FileFlows:
     def __init__(self, window):
         self.w = window
         self._autosave_job: Job | None = None
+        self._opening: Job | None = None   # the newest background open: an older one's result is dropped
         self._autosaved = None          # the undo step the last autosave wrote
 
     # ------------------------------------------------------------------ where
@@ -30,20 +31,50 @@ class FileFlows:
         return str(self.w.settings.value("last_folder", str(Path.cwd())))
 
     # ------------------------------------------------------------------- open
-    def open_session(self, path: str | Path) -> bool:
+    def open_session(self, path: str | Path, background: bool = False) -> bool:
+        """Open a session. The files are read and checked first (on a worker thread with `background`,
+        the window staying live and the current session open meanwhile); only a session that loaded is
+        offered the Save / Discard / Cancel prompt for unsaved edits — a bad file is reported and
+        changes nothing. Without `background`, returns whether the session is now open."""
         w = self.w
+        self._opening = None
+        if not background:
+            try:
+                loaded = w.model.load(path)
+            except Exception as exc:  # noqa: BLE001 - reported, never a crash of the window
+                self._load_failed(path, exc)
+                return False
+            return self._show(path, loaded)
+        job = Job(w.model.load, path, parent=w)
+        self._opening = job
+        w.statusBar().showMessage(f"opening {Path(path).name}…")
+        job.finished.connect(lambda loaded: job is self._opening and self._show(path, loaded))
+        job.failed_with.connect(lambda exc: job is self._opening and self._load_failed(path, exc))
+        job.start()
+        return False
+
+    @property
+    def opening(self) -> bool:
+        """A session is being read in the background."""
+        return self._opening is not None
+
+    def _load_failed(self, path, exc: BaseException) -> None:
+        self._opening = None
+        if isinstance(exc, ContractError):
+            self.w.report_error(str(exc))
+        else:
+            self.w.report_error(f"{Path(path).name}: could not be opened ({exc.__class__.__name__}: {exc})")
+
+    def _show(self, path, loaded) -> bool:
+        w = self.w
+        self._opening = None
         if not self.confirm_unsaved():
+            w.statusBar().showMessage(f"{Path(path).name} not opened: the current session stays open", 5000)
             return False
-        if w.model.project is not None and not w.model.dirty:
+        if w.model.project is not None:
             w.recovery.discard(w.model.project.session.path)
-        try:
-            w.model.open(path)
-        except ContractError as err:
-            w.report_error(str(err))
-            return False
-        except Exception as exc:  # an unexpected failure must not take the window down
-            w.report_error(f"{Path(path).name}: could not be opened ({exc.__class__.__name__}: {exc})")
-            return False
+        w.model.adopt(loaded)
+        w.statusBar().showMessage(f"opened {Path(path).name}", 3000)
         w.recent.add(path)
         w.settings.setValue("recent", w.recent.items)
         w.settings.setValue("last_folder", str(Path(os.path.abspath(path)).parent))
@@ -53,7 +84,7 @@ class FileFlows:
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.w, "Open session", self.start_folder(), "Session (*.json)")
         if path:
-            self.open_session(path)
+            self.open_session(path, background=True)
 
     # ------------------------------------------------------------------- save
     def save(self) -> bool:

@@ -293,12 +293,13 @@ class TimelineView(QWidget):
             if name in self.curves:
                 self.curves[name].setData(t, y)
                 continue
-            curve = pg.PlotDataItem(t, y, pen=pg.mkPen(color, width=1.3))
+            curve = pg.PlotDataItem(pen=pg.mkPen(color, width=1.3))
             self.plots[lane].addItem(curve)
             self._dynamic.append((self.plots[lane], curve))
             curve.setDownsampling(auto=True, method="peak")   # after adding: clipToView needs a view
             curve.setClipToView(True)
             _cached(curve.curve)
+            curve.setData(t, y)                                # only now: never drawn whole, undownsampled
             self.curves[name] = curve
 
     def _end_markers(self, model, n, step, dur) -> None:
