@@ -209,3 +209,30 @@ def test_s7_a_plan_redone_only_where_edits_touched_equals_a_whole_new_plan(tmp_p
     for f in ("raw_pose", "pose", "clamped", "mouth", "expression", "view"):
         np.testing.assert_array_equal(getattr(plan, f), getattr(full, f), err_msg=f)
     assert [plan.resolved[k].sprite for k in plan.sprite] == [full.resolved[k].sprite for k in full.sprite]
+
+
+# ------------------------------------------------------------------- pose keys in their own form
+V1_KEY = {"t_ms": 600, "frame_index": 15, "euler": {"yaw_deg": 11.191, "pitch_deg": -2.5, "roll_deg": 0.4},
+          "bbox": {"x": 1, "y": 2, "w": 3, "h": 4, "frame_w": 1280, "frame_h": 720}}
+
+
+def v1_editor():
+    frames = [dict(V1_KEY, t_ms=560, frame_index=14), V1_KEY, dict(V1_KEY, t_ms=640, frame_index=16)]
+    return TimelineEditor({"pose": {"meta": {"schema": "pose_timeline.v1", "fps": 25}, "timeline": frames}}, STEP,
+                          audio_ms=1000)
+
+
+def test_s15_editing_one_field_of_a_v1_pose_key_changes_that_euler_angle_only():
+    ed = v1_editor()
+    assert ed.pose_values(1)["yaw_deg"] == pytest.approx(11.191)      # what the render uses, not 0
+    ed.set_pose(1, {"roll_deg": 3.0})
+    key = ed.events("pose")[1]
+    assert key == dict(V1_KEY, euler=dict(V1_KEY["euler"], roll_deg=3))
+    assert ed.pose_values(1)["yaw_deg"] == pytest.approx(11.191)
+
+
+def test_s15_a_new_pose_key_takes_the_form_of_the_key_before_it():
+    ed = v1_editor()
+    new = ed.pose_key_at(680, {"yaw_deg": 5.0})
+    assert list(new) == list(V1_KEY) and new["frame_index"] == 17 and new["euler"]["yaw_deg"] == 5
+    assert new["bbox"] == V1_KEY["bbox"] and new["bbox"] is not V1_KEY["bbox"]

@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
         m.markers_changed.connect(self._on_markers)
         m.warnings_changed.connect(self._on_warnings)
         self.inspector.edit_failed.connect(self.report_edit_error)
+        self.inspector.applied.connect(lambda text: self.statusBar().showMessage(text, 4000))
         self.renderer.frame_ready.connect(self._on_frame_ready)
         self.timeline.scrubbed.connect(self.go_to_time)
         self.timeline.scrub_finished.connect(self.go_to_time)

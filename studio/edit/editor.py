@@ -12,6 +12,7 @@ Events are edited in the form they were read: a label stays a label, a legacy `y
 """
 from __future__ import annotations
 
+import bisect
 import copy
 import math
 from dataclasses import dataclass, field
@@ -20,7 +21,8 @@ import numpy as np
 
 from contracts.errors import ContractError
 from contracts.jsonfile import json_number as _num
-from contracts.timelines import MOUTHS, mouth_from_label, parse_expression, parse_mouth, parse_pose
+from contracts.timelines import (LEGACY_ANGLE, MOUTHS, POSE_FIELDS, mouth_from_label, parse_expression, parse_mouth,
+                                 parse_pose)
 from studio.edit import limits, tracks
 from studio.events import Event
 
@@ -465,17 +467,27 @@ class TimelineEditor:
                         lambda e: dict(e, expression=label))
 
     def set_pose(self, index: int, values: dict) -> None:
-        """Edit a pose key's values; a frame using legacy `yaw` keeps writing `yaw`."""
-        def change(e):
-            e = dict(e)
-            for name, v in values.items():
-                if not math.isfinite(v):
-                    raise EditError(f"{name} must be a finite number")
-                legacy = name.replace("_deg", "")
-                key = legacy if name.endswith("_deg") and name not in e and legacy in e else name
-                e[key] = _num(v)
-            return e
-        self._set_field("pose", [index], "edit pose key", change)
+        """Set fields of a pose key, each where that key keeps it (pose_key_path): a legacy `yaw` stays
+        `yaw`, a `pose_timeline.v1` key's angles stay in its `euler`; nothing else of the key changes."""
+        names = ", ".join(n.replace("_deg", "") for n in values)
+        self._set_field("pose", [index], f"edit pose key {names}", lambda e: with_pose_values(e, values))
+
+    def pose_values(self, index: int) -> dict[str, float]:
+        """The values a pose key gives the render (its fields as the loader reads them, defaults filled in)."""
+        doc = with_events(self.docs["pose"], [self.events("pose")[index]])
+        row = self._parse("pose", doc).values[0]
+        return {name: float(v) for name, v in zip(POSE_FIELDS, row)}
+
+    def pose_key_at(self, t_ms: float, values: dict) -> dict:
+        """A new pose key at t_ms in the form of the key in force there (its keys, their order, euler or
+        not, a frame_index kept in step), holding `values`."""
+        events = self.events("pose")
+        prev = events[max(0, bisect.bisect_right(EventTimes(events), t_ms) - 1)] if events else {}
+        e = copy.deepcopy(prev) if prev else {}
+        e["t_ms"] = _num(t_ms)
+        if "frame_index" in e:
+            e["frame_index"] = int(round(t_ms / self.step_ms))
+        return with_pose_values(e, values)
 
     def _set_field(self, kind: str, indices: list[int], name: str, change) -> None:
         events = self.events(kind)
@@ -636,6 +648,50 @@ class TimelineEditor:
         if uses_dur:
             e["dur_ms"] = _num(t1 - t0)
         return e
+
+
+def pose_key_path(e: dict, name: str) -> tuple[str, ...]:
+    """Where a pose key keeps field `name` (SPEC §3): its top-level `*_deg`, else its legacy name, else in
+    its `euler` (the `pose_timeline.v1` form, legacy names inside too); a field the key lacks goes where
+    the key keeps its other angles."""
+    legacy = LEGACY_ANGLE.get(name)
+    if name in e:
+        return (name,)
+    if legacy and legacy in e:
+        return (legacy,)
+    euler = e.get("euler")
+    if legacy and isinstance(euler, dict):
+        return ("euler", legacy if legacy in euler and name not in euler else name)
+    if legacy and any(k in e for k in LEGACY_ANGLE.values()):
+        return (legacy,)
+    return (name,)
+
+
+def with_pose_values(e: dict, values: dict) -> dict:
+    """A copy of pose key `e` with `values` (field -> number) written where the key keeps each field."""
+    out = dict(e)
+    for name, v in values.items():
+        if not math.isfinite(v):
+            raise EditError(f"{name} must be a finite number")
+        path = pose_key_path(out, name)
+        if len(path) == 1:
+            out[path[0]] = _num(v)
+        else:
+            out["euler"] = dict(out["euler"], **{path[1]: _num(v)})
+    return out
+
+
+class EventTimes:
+    """The events' t_ms as a sequence for bisect, without building a list of 90,000 of them."""
+
+    def __init__(self, events):
+        self.events = events
+
+    def __len__(self):
+        return len(self.events)
+
+    def __getitem__(self, i):
+        return self.events[i]["t_ms"]
 
 
 def _mouth_of(e: dict) -> int | None:
