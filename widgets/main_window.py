@@ -20,6 +20,7 @@ from widgets.flows.align import AlignFlows
 from widgets.flows.edits import EditFlows
 from widgets.flows.files import FileFlows
 from widgets.flows.qa import QAFlows
+from widgets.focus import FocusReturn
 from widgets.menus import HIDEABLE_LANES, Menus
 from widgets.panels.align_panel import AlignPanel
 from widgets.panels.history_panel import HistoryPanel
@@ -66,11 +67,14 @@ class MainWindow(QMainWindow):
         self._autosave_timer.timeout.connect(self.files.autosave)
         self._autosave_timer.start()
         self._restore_layout()
+        self._focus_return = FocusReturn(self, self.focus_timeline)
+        QApplication.instance().installEventFilter(self._focus_return)
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
         if not getattr(self, "_sized", False):   # first show without a saved layout: a dock a fifth as wide
             self._sized = True
+            QTimer.singleShot(0, self.focus_timeline)   # nothing starts with a text field focused
             if self.settings.value("state") is None:
                 self.resizeDocks([self.docks["qa"]], [max(220, min(360, self.width() // 5))],
                                  Qt.Orientation.Horizontal)
@@ -255,6 +259,7 @@ class MainWindow(QMainWindow):
         self.playback.load(project)
         self.transport.set_output_status(self.playback.engine.output_status)
         self.transport.set_rate(1.0)
+        self.menus.actions["rate:1"].setChecked(True)
         self.transport.step_ms = project.session.step_ms
         self.timeline.set_project(self.model)
         for lane in self.timeline.lanes.values():
@@ -357,6 +362,10 @@ class MainWindow(QMainWindow):
         self.transport.goto.setFocus()
         self.transport.goto.selectAll()
 
+    def focus_timeline(self) -> None:
+        """Keys go to the timeline (after Enter / Escape in a text field, and at start)."""
+        self.timeline.setFocus()
+
     def zoom_to_selection(self) -> None:
         if not self.timeline.zoom_to_selection():
             self.statusBar().showMessage("nothing selected: select events or drag a range on the ruler", 4000)
@@ -380,6 +389,7 @@ class MainWindow(QMainWindow):
         if self.playback.engine is None:
             return
         self.transport.set_rate(rate)
+        self.menus.actions[f"rate:{rate:g}"].setChecked(True)
         self.playback.engine.set_rate(rate)
 
     def set_loop(self, on: bool) -> None:

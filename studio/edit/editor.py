@@ -549,13 +549,24 @@ class TimelineEditor:
             first["dur_ms"] = _num(end - first["t_ms"])
         self.apply(f"merge {kind} events", kind, [first], index, index + 2)
 
+    def identical_run(self, kind: str, index: int) -> list[int]:
+        """Event `index` and the neighbours either side that show the same thing (what Ctrl+J merges
+        when one event is selected)."""
+        events = self.events(kind)
+        same = _same_look(kind)
+        lo = hi = index
+        while lo > 0 and same(events[lo - 1], events[index]):
+            lo -= 1
+        while hi + 1 < len(events) and same(events[hi + 1], events[index]):
+            hi += 1
+        return list(range(lo, hi + 1))
+
     def merge_identical(self, kind: str = "mouth", indices: list[int] | None = None) -> int:
         """Merge neighbours that show the same thing (a run of equal mouth shapes or expression labels)
         into the first of them, over the whole track or the selection; returns how many were merged."""
         events = self.events(kind)
         lo, hi = (min(indices), max(indices) + 1) if indices else (0, len(events))
-        same = (lambda a, b: _mouth_of(a) == _mouth_of(b)) if kind == "mouth" else \
-            (lambda a, b: a.get("expression") == b.get("expression") and a.get("emo_id") == b.get("emo_id"))
+        same = _same_look(kind)
         out, merged = [], 0
         for e in events[lo:hi]:
             prev = out[-1] if out else None
@@ -692,6 +703,13 @@ class EventTimes:
 
     def __getitem__(self, i):
         return self.events[i]["t_ms"]
+
+
+def _same_look(kind: str):
+    """Whether two events show the same thing: the same mouth shape, or the same expression label."""
+    if kind == "mouth":
+        return lambda a, b: _mouth_of(a) == _mouth_of(b)
+    return lambda a, b: a.get("expression") == b.get("expression") and a.get("emo_id") == b.get("emo_id")
 
 
 def _mouth_of(e: dict) -> int | None:

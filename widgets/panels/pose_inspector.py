@@ -40,7 +40,10 @@ class PoseInspector(QWidget):
             box.setMinimumWidth(66)
             box.setKeyboardTracking(False)
             box.setFocusPolicy(Qt.FocusPolicy.ClickFocus)   # never focused by Tab or at start: keys go to the timeline
-            box.setToolTip(f"{label} of the pose key at or before the playhead; Apply to key writes it")
+            box.setToolTip(f"{label} of the pose key at or before the playhead; Enter or Apply to key writes it, "
+                           f"Escape puts the key's value back")
+            box.revert = lambda b=box, n=name: b.setValue(self.shown.get(n, b.value()))   # Escape (focus.py)
+            box.lineEdit().returnPressed.connect(self.apply)
             lay.addWidget(QLabel(label), 1 + k // 3, 2 * (k % 3))
             lay.addWidget(box, 1 + k // 3, 2 * (k % 3) + 1)
             self.boxes[name] = box
