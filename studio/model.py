@@ -100,6 +100,16 @@ class StudioModel:
         self.history_changed.emit()
         self.dirty_changed.emit(self.editor.dirty)
 
+    def no_audio_reason(self) -> str | None:
+        """Why the session has no sound (what the audio lane says instead of a waveform), or None."""
+        if self.project is None or self.audio is not None:
+            return None
+        s = self.project.session
+        for w in s.warnings:
+            if w.startswith("audio missing"):
+                return f"no audio — {w}"
+        return "no audio: the session names no audio file; preview and export play no sound"
+
     # -------------------------------------------------------------- warnings
     def warnings(self) -> list[str]:
         """Everything worth a look: the project's warnings, then what came up while working."""

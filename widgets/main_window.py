@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import (QApplication, QColorDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QPushButton, QSplitter, QVBoxLayout, QWidget)
+                               QPushButton, QSplitter, QTabBar, QVBoxLayout, QWidget)
 
 from studio.io.recovery import Recovery
 from studio.model import RecentFiles, StudioModel
@@ -75,6 +75,13 @@ class MainWindow(QMainWindow):
         if not getattr(self, "_sized", False):   # first show without a saved layout: a dock a fifth as wide
             self._sized = True
             QTimer.singleShot(0, self.focus_timeline)   # nothing starts with a text field focused
+        self._unelide_tabs()
+
+    def _unelide_tabs(self) -> None:
+        """Dock tabs show their whole names (Qt elides them to "Sy…" in a narrow dock area; scroll instead)."""
+        for bar in self.findChildren(QTabBar):
+            bar.setElideMode(Qt.TextElideMode.ElideNone)
+            bar.setUsesScrollButtons(True)
             if self.settings.value("state") is None:
                 self.resizeDocks([self.docks["qa"]], [max(220, min(360, self.width() // 5))],
                                  Qt.Orientation.Horizontal)
@@ -119,7 +126,7 @@ class MainWindow(QMainWindow):
         self.docks = {}
         for key, title, widget in (("qa", "Sync QA", self.qa), ("warnings", "Warnings", self.warnings_panel),
                                    ("history", "History", self.history_panel),
-                                   ("align", "Generate mouth track", self.align_panel)):
+                                   ("align", "Generate", self.align_panel)):
             dock = QDockWidget(title, self)
             dock.setObjectName(f"{key}_dock")
             dock.setWidget(widget)
@@ -262,10 +269,15 @@ class MainWindow(QMainWindow):
         self.menus.actions["rate:1"].setChecked(True)
         self.transport.step_ms = project.session.step_ms
         self.timeline.set_project(self.model)
+        why = self.model.no_audio_reason()
+        self.timeline.set_note("wave", why)
+        self.timeline.set_note("sync", "not scored: there is no audio to score against" if why else None)
         for lane in self.timeline.lanes.values():
             lane.edit_failed.connect(self.report_edit_error)
         self.qa.set_report(None, project.session.step_ms)
         self.qa.clear_before_after()
+        self.qa.clear_drift()
+        self.status_drift.setText("")
         self.qa.set_fallbacks(self.model.fallback_runs())
         markers = self.settings.value(f"markers/{os.path.abspath(project.session.path)}", [], list) or []
         self.model.set_markers([float(m) for m in markers])
@@ -408,6 +420,7 @@ class MainWindow(QMainWindow):
         self._update_readout(self.model.frame)
         self.inspector.show_frame(self.model.frame)
         self.qa.set_fallbacks(self.model.fallback_runs())
+        self.qa_flows.on_edit()
         self.qa_flows.timer.start()                  # debounced: a drag re-scores once it settles
 
     def undo(self) -> None:
@@ -463,13 +476,10 @@ class MainWindow(QMainWindow):
             self.preview.set_background(QImage(path))
 
     def show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in self.menus.shortcut_rows())
-        box = QMessageBox(self)
-        box.setWindowTitle("Keyboard shortcuts")
-        box.setText(f"<table>{rows}</table>")
+        from widgets.shortcuts_dialog import ShortcutsDialog
+        self._shortcuts_box = ShortcutsDialog(self.menus.shortcut_rows(), self)
         if not os.environ.get("LIPSYNC_NO_DIALOGS"):
-            box.open()
-        self._shortcuts_box = box
+            self._shortcuts_box.open()
 
     def closeEvent(self, event) -> None:  # noqa: N802
         if not self.confirm_unsaved():

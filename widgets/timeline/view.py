@@ -37,6 +37,9 @@ LANES = [  # key, title, default height, minimum height, tooltip
     ("view", "view", 30, 20, "The view each frame draws; red ticks on top mark fallback frames."),
 ]
 POSE_LANES = ("angles", "offsets", "scale")
+LABEL_PX = 12     # threshold names closer than this are not all drawn
+END_GAP_PX = 90   # end markers closer than this share one name on the ruler
+MIN_Y_RANGE = {"angles": 10.0, "offsets": 20.0, "scale": 4.0}   # a flat curve still gets a readable axis
 STRIPS = [  # key, lane, y0, height, z: images on the frame grid (strips.py)
     ("mouth", "mouth", 0.0, 1.0, 0), ("problems", "mouth", 0.86, 0.14, 24),   # over the event outlines (z 20)
     ("expression", "expression", 0.0, 0.45, 0), ("expression_changes", "expression", 0.5, 0.45, 1),
@@ -121,6 +124,9 @@ class TimelineView(QWidget):
         self.curves: dict[str, pg.PlotDataItem] = {}
         self._dynamic, self._data_items, self._marker_items = [], [], []
         self._ends_key = None
+        self._thresholds: list = []          # (line, value, on the left)
+        self._end_texts: list = []           # (ruler text item) naming where the audio and timelines end
+        self._ends: list = []                # (seconds, name, colour)
         self._strips: dict[str, strips.StripItem] = {}
         self._range_items: list = []
         self._range: tuple[float, float] | None = None
@@ -151,6 +157,9 @@ class TimelineView(QWidget):
             if key in ("sync", "mouth", "expression", "view"):
                 p.getAxis("left").setStyle(showValues=False)
                 p.setYRange(0, 1, padding=0)
+            if key in MIN_Y_RANGE:
+                p.getAxis("left").enableAutoSIPrefix(False)      # no "(x0.001)" over a flat curve
+                p.getViewBox().setLimits(minYRange=MIN_Y_RANGE[key])
             self._add_playhead(p)
             w.scene().sigMouseClicked.connect(lambda ev, k=key: self._on_click(k, ev))
             w.scene().sigMouseMoved.connect(lambda pos, k=key: self._on_hover(k, pos))
@@ -166,6 +175,13 @@ class TimelineView(QWidget):
         self.legend.setStyleSheet("font-size: 8pt; padding: 2px 6px;")
         lay.addWidget(self.legend)
         self.run_labels = RunLabels(self.plots["mouth"])
+        self.notes: dict[str, QLabel] = {}          # a lane with nothing to draw says why, in the lane itself
+        for key in ("wave", "sync"):
+            note = QLabel("", self.widgets[key])
+            note.setStyleSheet("color: #f0b040; background: rgba(20, 20, 24, 200); padding: 1px 6px;")
+            note.move(AXIS_W + 8, 3)
+            note.hide()
+            self.notes[key] = note
         # its envelope is computed again for every visible range, at once (no delay), so it is always drawn where
         # its samples are; cached as pixels so a moving playhead does not redraw its lines
         self.wave_curve = _cached(pg.PlotCurveItem(pen=pg.mkPen((120, 190, 255), width=1)))
@@ -173,6 +189,9 @@ class TimelineView(QWidget):
         self.plots["wave"].setYRange(-1, 1, padding=0.02)
         self.plots["wave"].getAxis("left").setStyle(showValues=False)
         self.ruler_box.sigXRangeChanged.connect(self._on_range)
+        angles = self.plots["angles"].getViewBox()
+        angles.sigYRangeChanged.connect(self._place_threshold_labels)
+        angles.sigResized.connect(self._place_threshold_labels)
         self._legend_text()
 
     # ------------------------------------------------------------ structure
@@ -197,6 +216,13 @@ class TimelineView(QWidget):
     def lane_widget(self, key: str) -> pg.PlotWidget:
         return self.widgets[key]
 
+    def set_note(self, key: str, text: str | None) -> None:
+        """A sentence shown inside lane `key` (why it is empty), or none."""
+        note = self.notes[key]
+        note.setText(text or "")
+        note.adjustSize()
+        note.setVisible(bool(text))
+
     def set_lane_visible(self, key: str, visible: bool) -> None:
         self.widgets[key].setVisible(visible)
 
@@ -219,7 +245,7 @@ class TimelineView(QWidget):
         for items in (self._dynamic, self._data_items, self._marker_items, self._range_items):
             _remove_all(items)
         self.run_labels.clear()
-        self._ends_key = None
+        self._ends_key, self._ends = None, []
         self.curves.clear()
         self.lanes.clear()
         self._range = None
@@ -230,6 +256,7 @@ class TimelineView(QWidget):
         self._data = {"model": model, "step": step, "n": len(project.plan)}
         self.pyramid = model.waveform
         rules = project.atlas.rules
+        self._thresholds = []
         for key, color, pos in (("left30_max_yaw_deg", 0, 0.01), ("left15_max_yaw_deg", 0, 0.01),
                                 ("right15_min_yaw_deg", 0, 0.01), ("right30_min_yaw_deg", 0, 0.01),
                                 ("up15_max_pitch_deg", 1, 0.99), ("up7_max_pitch_deg", 1, 0.99),
@@ -311,19 +338,43 @@ class TimelineView(QWidget):
             return
         self._ends_key = key
         _remove_all(self._data_items)
+        self._ends = [(ends["audio_ms"] / 1000.0, "audio end", (255, 80, 80))]
         for key in self.plots:
-            self._vline(key, ends["audio_ms"] / 1000.0, (255, 80, 80), "audio end" if key == "wave" else None)
+            self._vline(key, ends["audio_ms"] / 1000.0, (255, 80, 80))
         lanes = {"pose": POSE_LANES, "mouth": ("mouth",), "expression": ("expression",)}
         for name, info in ends["timelines"].items():
             end_s = info["end_ms"] / 1000.0
+            self._ends.append((end_s, f"{name} end", (255, 200, 80)))
             for key in lanes[name]:
-                self._vline(key, end_s, (255, 200, 80), f"{name} end" if key == lanes[name][0] else None)
+                self._vline(key, end_s, (255, 200, 80))
                 if info["held_frames"]:
                     start = (n - info["held_frames"]) * step
                     region = pg.LinearRegionItem((start, dur), movable=False, brush=pg.mkBrush(255, 255, 255, 24),
                                                  pen=pg.mkPen(None))
                     region.setToolTip(f"{info['held_frames']} frames held after the {name} timeline ends")
                     self._add_data(key, region)
+        self._place_end_names()
+
+    def _place_end_names(self) -> None:
+        """Where the audio and each timeline end, named once on the ruler (never over events or threshold
+        names in the lanes); ends too close to tell apart at this zoom share one name."""
+        ruler = self.ruler.getPlotItem()
+        for item in self._end_texts:
+            ruler.removeItem(item)
+        self._end_texts = []
+        vb = self.ruler_box
+        px_per_s = vb.width() / max(vb.viewRange()[0][1] - vb.viewRange()[0][0], 1e-9)
+        groups: list[list] = []
+        for t, name, color in sorted(self._ends):
+            if groups and (t - groups[-1][-1][0]) * px_per_s < END_GAP_PX:
+                groups[-1].append((t, name, color))
+            else:
+                groups.append([(t, name, color)])
+        for group in groups:
+            text = pg.TextItem(" · ".join(n for _, n, _ in group), color=group[0][2], anchor=(1, 0))
+            text.setPos(group[-1][0], 1.0)
+            ruler.addItem(text, ignoreBounds=True)
+            self._end_texts.append(text)
 
     def set_snap(self, on: bool) -> None:
         self.snap = on
@@ -342,10 +393,25 @@ class TimelineView(QWidget):
         line.setToolTip(f"view threshold {label}: {value:g}°")
         self.plots["angles"].addItem(line)
         self._dynamic.append((self.plots["angles"], line))
+        self._thresholds.append((line, value, pos < 0.5))
 
-    def _vline(self, key, x, color, label) -> None:
-        line = pg.InfiniteLine(x, angle=90, movable=False, pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine),
-                               label=label, labelOpts={"position": 0.12, "color": color, "anchors": [(1, 1), (1, 1)]})
+    def _place_threshold_labels(self, *_) -> None:
+        """Each side's threshold names only where they do not run into each other (a short lane, close
+        thresholds): a name hidden here is still on its line's tooltip."""
+        vb = self.plots["angles"].getViewBox()
+        (_, _), (y0, y1) = vb.viewRange()
+        px = vb.height() / max(y1 - y0, 1e-9)
+        for left in (True, False):
+            placed: list[float] = []
+            for line, value, _ in sorted((t for t in self._thresholds if t[2] == left), key=lambda t: t[1]):
+                y = value * px
+                room = y0 <= value <= y1 and all(abs(y - other) >= LABEL_PX for other in placed)
+                line.label.setVisible(room)
+                if room:
+                    placed.append(y)
+
+    def _vline(self, key, x, color) -> None:
+        line = pg.InfiniteLine(x, angle=90, movable=False, pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine))
         self._add_data(key, line)
 
     def _legend_text(self) -> None:
@@ -533,6 +599,8 @@ class TimelineView(QWidget):
     def _on_range(self, *_):
         self._refresh_wave()
         self._refresh_labels()
+        if self._ends:
+            self._place_end_names()
 
     def _refresh_wave(self) -> None:
         if self.pyramid is None:
