@@ -203,6 +203,11 @@ class MouthTrack:
         return np.where(np.isnan(self.durs), nxt, self.starts + np.nan_to_num(self.durs))
 
     @property
+    def units(self) -> list:
+        """The words an aligner wrote beside the events (SPEC §13 Words): shown, never rendered."""
+        return self.doc.get("units", []) if isinstance(self.doc, dict) else []
+
+    @property
     def end_ms(self) -> float | None:
         if not len(self.starts):
             return None
@@ -259,6 +264,20 @@ def _mouth_step(doc, path) -> float | None:
     return top if top is not None else inner
 
 
+def _check_units(units, path, where: str, depth: int = 0) -> None:
+    """SPEC §13 Words: a list of {text, t0_ms, t1_ms} (Japanese words also carry their `morae`)."""
+    if not isinstance(units, list):
+        raise ContractError(path, where, f"expected a list of words {{text, t0_ms, t1_ms}}, got {describe(units)}")
+    for i, u in enumerate(units):
+        at = f"{where}[{i}]"
+        if not isinstance(u, dict) or not isinstance(u.get("text"), str):
+            raise ContractError(path, at, f"expected a word {{text, t0_ms, t1_ms}}, got {describe(u)}")
+        for key in ("t0_ms", "t1_ms"):
+            require_finite(u.get(key), path, f"{at}.{key}")
+        if "morae" in u and depth == 0:
+            _check_units(u["morae"], path, f"{at}.morae", 1)
+
+
 def parse_mouth(doc, path: Path | None) -> MouthTrack:
     validate(doc, "mouth_timeline", path, "mouth timeline")
     events, shape = _events_list(doc, ("frames", "timeline"), path, "mouth timeline")
@@ -270,6 +289,8 @@ def parse_mouth(doc, path: Path | None) -> MouthTrack:
         ids.append(_mouth_id(ev, path, where))
     _check_sorted(starts, path, _index_key(shape))
     wrapper = doc if isinstance(doc, dict) else {}
+    if "units" in wrapper:
+        _check_units(wrapper["units"], path, "units")
     return MouthTrack(path, doc, shape, np.asarray(starts, dtype=np.float64), np.asarray(durs, dtype=np.float64),
                       np.asarray(ids, dtype=np.int8), step_ms=_mouth_step(doc, path), audio=wrapper.get("audio"))
 

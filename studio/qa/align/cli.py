@@ -5,7 +5,8 @@ A session gives its audio, its step_ms (unless --step-ms) and its `text` key (un
 output defaults to `<input name>.mouth.json` beside the input (never the session's own mouth
 timeline). The output is a canonical mouth timeline, written atomically, its `audio` relative to
 its own folder. The run prints the frames per shape, the speech/silence split and the sync score
-of the result; --json prints the same as one object.
+of the result; --json prints the same as one object, with the text's words at their aligned times
+(`units`, SPEC §13 Words), which the output file carries too.
 """
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ def run_align(args, say) -> int:
         raise OutputError(out_abs, os_reason(exc)) from None
     sync = score(source, result.shapes, step, audio_ms, load_policy())
     summary = {"out": str(out_abs), "audio": str(audio_path), "lang": lang, "step_ms": step,
-               "events": len(doc["frames"]), **result.summary(), "notes": result.notes,
+               "events": len(doc["frames"]), **result.summary(), "notes": result.notes, "units": result.units,
                "sync": {k: v for k, v in sync.to_json().items() if k in ("offset_ms", "confidence", "verdict", "notes")}}
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
