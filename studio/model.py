@@ -175,7 +175,11 @@ class StudioModel:
         runs = [(i * step, (i + 1) * step, int(result.shapes[i])) for i in range(f0, f1)]
         where = "the whole session" if t0_ms is None else f"{_ms(f0 * step)}–{_ms(f1 * step)} ms"
         how = "with text" if result.mode == "text" else "from the audio"
-        self.editor.paint_mouth_runs(runs, f"generate mouth track {how} over {where}")
+        name = f"generate mouth track {how} over {where}"
+        with self.editor.transaction(name):
+            self.editor.paint_mouth_runs(runs, name)
+            if result.mode == "text" and isinstance(self.editor.docs["mouth"], dict):
+                self.editor.set_key("mouth", "units", result.units, name)   # the words lane shows them
 
     # ---------------------------------------------------------------- edits
     def _on_edit(self, kinds: set) -> None:

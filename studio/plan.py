@@ -85,7 +85,7 @@ def _resolve(atlas: Atlas, code) -> Resolved:
     return atlas.resolve(atlas.labels[e], VIEWS[v], MOUTHS[m])
 
 
-def _mouth_window(track, f0: int, f1: int, step: float) -> np.ndarray:
+def mouth_frames(track, f0: int, f1: int, step: float) -> np.ndarray:
     """The mouth of frames [f0, f1), sampled from the events that can show there only (the same
     sampling as the whole track: the events are shifted by whole frames)."""
     if track is None or not len(track.starts):
@@ -125,7 +125,7 @@ def update_plan(plan: FramePlan, session: Session, atlas: Atlas, touched: dict[s
     if "mouth" in touched:
         f0, f1 = frames("mouth")
         mouth = mouth.copy()
-        mouth[f0:f1] = _mouth_window(session.mouth, f0, f1, step)
+        mouth[f0:f1] = mouth_frames(session.mouth, f0, f1, step)
         redo[f0:f1] = True
     if "expression" in touched:   # few events: sampled whole (change points reach to the next one)
         if session.expression is not None:

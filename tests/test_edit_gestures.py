@@ -11,7 +11,7 @@ import pytest
 from contracts.timelines import MOUTHS, parse_mouth, parse_pose
 from studio.edit import tracks
 from studio.edit.editor import TimelineEditor
-from studio.plan import _mouth_window
+from studio.plan import mouth_frames
 
 STEP = 40
 
@@ -180,7 +180,7 @@ def test_s4_mouth_sampled_in_a_window_equals_the_whole_track(step):
     for _ in range(40):
         f0 = rnd.randrange(n)
         f1 = min(n, f0 + rnd.randrange(1, 200))
-        np.testing.assert_array_equal(_mouth_window(track, f0, f1, step), whole[f0:f1])
+        np.testing.assert_array_equal(mouth_frames(track, f0, f1, step), whole[f0:f1])
 
 
 def test_s7_a_plan_redone_only_where_edits_touched_equals_a_whole_new_plan(tmp_path):
@@ -236,3 +236,45 @@ def test_s15_a_new_pose_key_takes_the_form_of_the_key_before_it():
     new = ed.pose_key_at(680, {"yaw_deg": 5.0})
     assert list(new) == list(V1_KEY) and new["frame_index"] == 17 and new["euler"]["yaw_deg"] == 5
     assert new["bbox"] == V1_KEY["bbox"] and new["bbox"] is not V1_KEY["bbox"]
+
+
+# ------------------------------------------------------------------------------- the words lane
+def words_editor():
+    from studio.edit import words as wmod
+    frames = [{"t_ms": i * STEP, "mouth_id": m} for i, m in enumerate([0, 0, 1, 1, 1, 1, 2, 2, 0, 0, 3, 3, 3, 5, 0, 0])]
+    units = [{"text": "ka", "t0_ms": 80, "t1_ms": 320, "morae": [{"text": "ka", "t0_ms": 80, "t1_ms": 320}]},
+             {"text": "su", "t0_ms": 400, "t1_ms": 560}]
+    ed = TimelineEditor({"mouth": {"step_ms": STEP, "frames": frames, "units": units}}, STEP, audio_ms=640)
+    return ed, wmod
+
+
+def test_s15_words_cut_the_session_into_words_and_pauses():
+    ed, wmod = words_editor()
+    names = [b.name for b in wmod.boundaries(wmod.words_of(ed), 640)]
+    assert names == ["pause | ka", "ka | pause", "pause | su", "su | pause"]
+
+
+def test_s15_dragging_a_word_boundary_stretches_both_sides_as_one_undo_step():
+    from studio.plan import mouth_frames
+    ed, wmod = words_editor()
+    before = json.dumps(ed.docs["mouth"])
+    b = wmod.boundaries(wmod.words_of(ed), 640)[1]           # end of "ka" (320) | pause until 400
+    assert b.left == (80, 320) and b.right == (320, 400)
+    landed = wmod.retime(ed, b, 245)                          # snapped to the frame grid: 240
+    assert landed == 240
+    shown = mouth_frames(ed.tracks["mouth"], 0, 16, STEP).tolist()
+    assert shown[:2] == [0, 0] and shown[2:6] == [1, 1, 1, 2]   # "ka" squeezed into frames 2..5
+    assert shown[6:10] == [0, 0, 0, 0] and shown[10:] == [3, 3, 3, 5, 0, 0]   # the pause stretched; "su" untouched
+    ka = wmod.words_of(ed)[0]
+    assert ka["t1_ms"] == 240 and ka["morae"][0]["t1_ms"] == 240 and wmod.words_of(ed)[1]["t0_ms"] == 400
+    assert len(ed.undo_stack) == 1
+    ed.undo()
+    assert json.dumps(ed.docs["mouth"]) == before
+    ed.redo()
+    assert wmod.words_of(ed)[0]["t1_ms"] == 240
+
+
+def test_s15_a_word_boundary_stays_a_frame_inside_its_neighbours():
+    ed, wmod = words_editor()
+    b = wmod.boundaries(wmod.words_of(ed), 640)[0]            # 80: between the opening pause and "ka"
+    assert wmod.retime(ed, b, -500) == 40 and wmod.retime(ed, wmod.boundaries(wmod.words_of(ed), 640)[0], 5000) == 280

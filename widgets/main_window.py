@@ -36,7 +36,7 @@ from widgets.transport_bar import TransportBar
 from widgets.workers import Job
 
 AUTOSAVE_MS = 20000
-LAYOUT_VERSION = 2   # saved window states of an older layout are not restored
+LAYOUT_VERSION = 3   # saved window states of an older layout are not restored
 
 
 class MainWindow(QMainWindow):
@@ -272,7 +272,7 @@ class MainWindow(QMainWindow):
         why = self.model.no_audio_reason()
         self.timeline.set_note("wave", why)
         self.timeline.set_note("sync", "not scored: there is no audio to score against" if why else None)
-        for lane in self.timeline.lanes.values():
+        for lane in (*self.timeline.lanes.values(), self.timeline.words_lane):
             lane.edit_failed.connect(self.report_edit_error)
         self.qa.set_report(None, project.session.step_ms)
         self.qa.clear_before_after()

@@ -15,7 +15,7 @@ from contracts.timelines import MOUTHS
 
 # Lanes View ▸ Lanes can hide (the mouth lane, the one edited most, always shows)
 HIDEABLE_LANES = {"angles": "Head angles (deg)", "offsets": "Head position (px)", "scale": "Head scale (%)",
-                  "sync": "Sync score", "wave": "Audio", "expression": "Expressions", "view": "Views"}
+                  "sync": "Sync score", "wave": "Audio", "words": "Words", "expression": "Expressions", "view": "Views"}
 
 
 @dataclass

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import bisect
 import copy
+import dataclasses
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,6 +64,10 @@ class Splice:
     start: int
     old: list
     new: list
+    key: str | None = None    # set: a top-level value of the document (old/new are the values, ABSENT for none)
+
+
+ABSENT = object()            # a key the document does not have
 
 
 @dataclass
@@ -91,6 +97,7 @@ class TimelineEditor:
         self.undo_stack: list[Command] = []
         self.redo_stack: list[Command] = []
         self._macro: Command | None = None
+        self._depth = 0                            # nesting of begin()/end()
         self.saved_marker: Command | None = None   # the command the saved file corresponds to
         self.changed = Event("changed")            # emitted with the set of kinds that changed
         self.history_changed = Event("history_changed")  # the undo stack or the saved point moved
@@ -193,23 +200,31 @@ class TimelineEditor:
         if kind not in self.docs:
             raise EditError(f"the session has no {kind} timeline")
         stop = len(self.events(kind)) if stop is None else stop
-        splice = self._splice(kind, start, stop, new_events)
+        self._record(name, self._splice(kind, start, stop, new_events))
+
+    def _record(self, name: str, splice: Splice) -> None:
+        """A done splice joins the open group, or becomes an undo step of its own."""
         if self._macro is not None:
             self._macro.splices.append(splice)
             self._macro.last_name = name
         else:
             self.undo_stack.append(Command(name, [splice]))
             self.redo_stack.clear()
-        self.changed.emit({kind})
+        self.changed.emit({splice.kind})
         if self._macro is None:
             self.history_changed.emit()
 
     def begin(self, name: str) -> None:
-        """Group the following commands into one undo step (e.g. a drag)."""
+        """Group the following commands into one undo step (e.g. a drag). Groups nest: the outermost
+        one is the undo step."""
         if self._macro is None:
             self._macro = Command(name)
+        self._depth += 1
 
     def end(self) -> None:
+        self._depth = max(0, self._depth - 1)
+        if self._depth:
+            return
         macro, self._macro = self._macro, None
         if macro is not None and macro.splices:
             if macro.name.startswith("drag") and macro.last_name:
@@ -220,9 +235,26 @@ class TimelineEditor:
 
     def cancel_group(self) -> None:
         """Abandon a group in progress: undo what it did so far."""
-        macro, self._macro = self._macro, None
+        macro, self._macro, self._depth = self._macro, None, 0
         if macro is not None and macro.splices:
             self.changed.emit(self._revert(macro))
+
+    @contextmanager
+    def transaction(self, name: str):
+        """Commands inside are one step, all or nothing: an EditError takes back what they did (only
+        theirs, inside a larger group) and is raised on."""
+        self.begin(name)
+        mark = len(self._macro.splices)
+        try:
+            yield
+        except EditError:
+            done = Command(name, self._macro.splices[mark:])
+            del self._macro.splices[mark:]
+            if done.splices:
+                self.changed.emit(self._revert(done))
+            raise
+        finally:
+            self.end()
 
     def restart_group(self, step, *args, **kwargs):
         """Within a group (a drag), take back what the group did so far and do `step(*args)` instead, from
@@ -243,9 +275,34 @@ class TimelineEditor:
     def _revert(self, cmd: Command) -> set:
         kinds = set()
         for sp in reversed(cmd.splices):
-            self._splice(sp.kind, sp.start, sp.start + len(sp.new), sp.old)
+            self._replay(sp, forward=False)
             kinds.add(sp.kind)
         return kinds
+
+    def _replay(self, sp: Splice, forward: bool) -> None:
+        if sp.key is not None:
+            self._set_key(sp.kind, sp.key, sp.new if forward else sp.old)
+        elif forward:
+            self._splice(sp.kind, sp.start, sp.start + len(sp.old), sp.new)
+        else:
+            self._splice(sp.kind, sp.start, sp.start + len(sp.new), sp.old)
+
+    def _set_key(self, kind: str, key: str, value) -> None:
+        doc = self.docs[kind]
+        if not isinstance(doc, dict):
+            raise EditError(f"the {kind} timeline is a bare array: it has no place for '{key}'")
+        new_doc = {k: v for k, v in doc.items() if k != key} if value is ABSENT else dict(doc, **{key: value})
+        self._parse(kind, with_events(new_doc, []))       # the value checked by the loader's rules
+        self.docs[kind] = new_doc
+        self.tracks[kind] = dataclasses.replace(self.tracks[kind], doc=new_doc)
+
+    def set_key(self, kind: str, key: str, value, name: str) -> None:
+        """Set (or with ABSENT remove) a top-level value of a timeline document, e.g. the mouth track's
+        `units` (the words it was aligned to); one undoable step, or part of a group."""
+        doc = self.docs[kind]
+        old = doc.get(key, ABSENT) if isinstance(doc, dict) else ABSENT
+        self._set_key(kind, key, value)
+        self._record(name, Splice(kind, 0, old, value, key=key))
 
     def undo(self) -> bool:
         if self._macro is not None or not self.undo_stack:
@@ -263,7 +320,7 @@ class TimelineEditor:
         cmd = self.redo_stack.pop()
         kinds = set()
         for sp in cmd.splices:
-            self._splice(sp.kind, sp.start, sp.start + len(sp.old), sp.new)
+            self._replay(sp, forward=True)
             kinds.add(sp.kind)
         self.undo_stack.append(cmd)
         self.changed.emit(kinds)

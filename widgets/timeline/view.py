@@ -19,11 +19,14 @@ from render.views import FIRST_DIAGONAL, VIEWS
 from widgets.timeline import strips, style
 from widgets.timeline.event_lane import EventLaneItem
 from widgets.timeline.labels import RunLabels
+from widgets.timeline.words import WordsLaneItem
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
 LANES = [  # key, title, default height, minimum height, tooltip
     ("wave", "audio", 70, 36, "The session audio (min/max envelope)."),
+    ("words", "words", 30, 22, "The words the mouth track was generated with, at their aligned times (Japanese: "
+                               "with their morae when zoomed in). Drag a boundary to re-time the mouth either side."),
     ("sync", "sync", 34, 22, "Sync score per 2 s window, coloured by verdict (green pass, amber warn, red fail); "
                              "taller = better correlation. Hover a window for its offset and confidence."),
     ("angles", "deg", 100, 44, "Head yaw, pitch and roll in degrees; dashed lines are the atlas's view thresholds "
@@ -122,6 +125,7 @@ class TimelineView(QWidget):
         self.playheads: list[pg.InfiniteLine] = []
         self.lanes: dict[str, EventLaneItem] = {}    # editable lanes: kind -> item
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self.words_lane: WordsLaneItem | None = None
         self._dynamic, self._data_items, self._marker_items = [], [], []
         self._ends_key = None
         self._thresholds: list = []          # (line, value, on the left)
@@ -154,7 +158,7 @@ class TimelineView(QWidget):
             p.getAxis("left").setToolTip(tip)     # the lane's data area shows the value under the pointer
             p.getAxis("bottom").hide()
             p.setXLink(self.ruler.getPlotItem())
-            if key in ("sync", "mouth", "expression", "view"):
+            if key in ("sync", "mouth", "expression", "view", "words"):
                 p.getAxis("left").setStyle(showValues=False)
                 p.setYRange(0, 1, padding=0)
             if key in MIN_Y_RANGE:
@@ -176,7 +180,7 @@ class TimelineView(QWidget):
         lay.addWidget(self.legend)
         self.run_labels = RunLabels(self.plots["mouth"])
         self.notes: dict[str, QLabel] = {}          # a lane with nothing to draw says why, in the lane itself
-        for key in ("wave", "sync"):
+        for key in ("wave", "sync", "words"):
             note = QLabel("", self.widgets[key])
             note.setStyleSheet("color: #f0b040; background: rgba(20, 20, 24, 200); padding: 1px 6px;")
             note.move(AXIS_W + 8, 3)
@@ -268,6 +272,9 @@ class TimelineView(QWidget):
             self.plots[plot].addItem(item)
             self._dynamic.append((self.plots[plot], item))
             self._strips[key] = item
+        self.words_lane = WordsLaneItem(model)
+        self.plots["words"].addItem(self.words_lane)
+        self._dynamic.append((self.plots["words"], self.words_lane))
         for kind, (y0, h) in {"mouth": (0.0, 1.0), "expression": (0.5, 0.45)}.items():
             lane = EventLaneItem(kind, model, y0, h)
             lane.snap = self.snap
@@ -311,6 +318,9 @@ class TimelineView(QWidget):
                 lane.refresh()
         if "mouth" in kinds:
             self._refresh_labels()
+            self.words_lane.refresh()
+            self.set_note("words", None if self.words_lane.words() else
+                          "no words: generate the mouth track with the text (Generate panel) to see them here")
 
     def _pose_curves(self, plan) -> None:
         t = plan.t_ms / 1000.0
@@ -547,6 +557,8 @@ class TimelineView(QWidget):
             text = f"{head}\n{lane.describe(k)}" if k is not None else f"{head}\nno {key} event here"
             problem = strips.problem_at(self.sync_report, t * 1000.0) if key == "mouth" else None
             return text + (f"\nproblem: {problem}" if problem else "")
+        if key == "words":
+            return f"{head}\n{self.words_lane.describe(t)}"
         if key == "wave":
             return head
         return ""
