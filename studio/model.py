@@ -14,7 +14,8 @@ from studio.edit.editor import KINDS, TimelineEditor, events_of
 from studio.events import Event
 from contracts.audio import read_mono
 from studio.plan import Project, open_project
-from studio.io.saving import save_session_as, save_timelines
+from studio.io.saving import (SaveAsRequest, SavedAs, SaveRequest, save_as_request, write_session_as,
+                              write_timelines)
 from studio.report import timeline_summary
 from contracts.session import Overrides
 from studio.waveform import WaveformPyramid
@@ -47,10 +48,21 @@ class StudioModel:
     # ------------------------------------------------------------------ open
     def open(self, path: str | Path, overrides: Overrides | None = None) -> Project:
         """Load a session; raises ContractError and keeps the current one when it is invalid."""
+        return self.show(self.load(path, overrides))
+
+    @staticmethod
+    def load(path: str | Path, overrides: Overrides | None = None) -> tuple:
+        """Read and check a session without showing it (raises ContractError): a bad file is reported
+        before anything about the open one is asked or changed."""
         project = open_project(path, overrides)
         audio, sr = None, 0
         if project.session.audio_path is not None:
             audio, sr = read_mono(project.session.audio_path)  # the same downmix the scorer uses
+        return project, audio, sr
+
+    def show(self, loaded: tuple) -> Project:
+        """Make a loaded session (from `load`) the open one."""
+        project, audio, sr = loaded
         self.project, self.audio, self.sample_rate = project, audio, sr
         self.waveform = WaveformPyramid(audio, sr) if audio is not None else None
         self.frame = 0
@@ -149,23 +161,59 @@ class StudioModel:
     def dirty(self) -> bool:
         return self.editor is not None and self.editor.dirty
 
+    # ---------------------------------------------------------------- saving
+    # A save is a request taken here (documents are never changed in place: they are a snapshot),
+    # written by studio.io.saving on any thread, then `saved` / `saved_as` here on this one. Edits made
+    # while it writes stay unsaved: the saved point is the undo step that was on top when it was taken.
+    def save_request(self) -> SaveRequest:
+        s = self.project.session
+        changed = {k: d for k, d in self.editor.docs.items() if d is not self._saved_docs.get(k)}
+        return SaveRequest(Path(s.path), changed, {k: self._saved_docs.get(k) for k in changed},
+                           {k: getattr(s, k).path for k in changed}, self._top())
+
+    def save_as_request(self, new_session: str | Path) -> SaveAsRequest:
+        return save_as_request(self.project.session, dict(self.editor.docs), Path(new_session),
+                               dict(self._saved_docs), self._top())
+
+    def _top(self):
+        return self.editor.undo_stack[-1] if self.editor.undo_stack else None
+
+    def saved(self, req: SaveRequest) -> None:
+        """The files now hold `req`'s documents."""
+        self._saved_docs = {**self._saved_docs, **req.docs}
+        self._mark_saved(req.marker)
+
+    def saved_as(self, req: SaveAsRequest, out: SavedAs) -> None:
+        """Save As wrote everything to a new place: the open session now lives there, with its undo
+        history, view and playhead (nothing is reopened)."""
+        s = self.project.session
+        s.path, s.doc = out.session_path, out.session_doc
+        for kind, path in out.paths.items():
+            getattr(s, kind).path = path
+        mouth = out.docs.get("mouth")
+        if mouth is not None and mouth is not req.docs.get("mouth"):   # its `audio` was re-expressed
+            cur = self.editor.docs["mouth"]
+            self.editor.docs["mouth"] = mouth if cur is req.docs["mouth"] else dict(cur, audio=mouth["audio"])
+            s.mouth.audio = mouth["audio"]
+        self._saved_docs = {**self._saved_docs, **out.docs}
+        self._mark_saved(req.marker)
+
+    def _mark_saved(self, marker) -> None:
+        self.editor.saved_marker = marker
+        self.editor.history_changed.emit()     # history and title follow (_on_history)
+
     def save(self) -> list[Path]:
         """Write every edited timeline back to its own file (atomic, with a .bak of the previous one)."""
-        s = self.project.session
-        # only what differs from the files on disk is written (documents are never changed in place)
-        changed = {k: d for k, d in self.editor.docs.items() if d is not self._saved_docs.get(k)}
-        paths = {k: getattr(s, k).path for k in changed}
-        written = save_timelines(changed, paths, s.path) if changed else []
-        self._saved_docs = dict(self.editor.docs)
-        self.editor.mark_saved()
-        self.dirty_changed.emit(False)
+        req = self.save_request()
+        written = write_timelines(req) if req.docs else []
+        self.saved(req)
         return written
 
     def save_as(self, new_session: str | Path) -> Path:
-        path = save_session_as(self.project.session, self.editor.docs, Path(new_session))
-        self.editor.mark_saved()
-        self.open(path)
-        return path
+        req = self.save_as_request(new_session)
+        out = write_session_as(req)
+        self.saved_as(req, out)
+        return out.session_path
 
     def restore_docs(self, docs: dict) -> None:
         """Put recovered (unsaved) timeline documents back as one undoable edit."""

@@ -460,7 +460,7 @@ class MainWindow(QMainWindow):
         self._shortcuts_box = box
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        if not self.confirm_unsaved():
+        if not self.files.ready_to_close():     # unsaved edits asked about; a running save finishes first
             event.ignore()
             return
         if self.model.project is not None:

@@ -10,13 +10,15 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from contracts.errors import ContractError, OutputError
+from contracts.errors import ContractError
 from widgets.export_dialog import ExportDialog
+from widgets.flows.saving import SaveFlows
 
 
 class FileFlows:
     def __init__(self, window):
         self.w = window
+        self.saving = SaveFlows(window)
 
     # ------------------------------------------------------------------ where
     def start_folder(self) -> str:
@@ -28,24 +30,38 @@ class FileFlows:
 
     # ------------------------------------------------------------------- open
     def open_session(self, path: str | Path) -> bool:
+        """Open a session. It is read and checked first: a bad file is reported and nothing is asked
+        (the open session and its edits stay as they were)."""
         w = self.w
+        self.saving.finish()                    # a save on its way lands in the session it was made for
+        loaded = self._load(path)
+        if loaded is None:
+            return False
+        saves = self.saving.count
         if not self.confirm_unsaved():
             return False
-        if w.model.project is not None and not w.model.dirty:
-            w.recovery.discard(w.model.project.session.path)
-        try:
-            w.model.open(path)
-        except ContractError as err:
-            w.report_error(str(err))
-            return False
-        except Exception as exc:  # an unexpected failure must not take the window down
-            w.report_error(f"{Path(path).name}: could not be opened ({exc.__class__.__name__}: {exc})")
-            return False
+        if self.saving.count != saves:          # the edits were just saved: the files may have changed
+            loaded = self._load(path)
+            if loaded is None:
+                return False
+        old = w.model.project.session.path if w.model.project is not None else None
+        w.model.show(loaded)
+        if old is not None:                     # saved or discarded: its recovery file is done with
+            w.recovery.discard(old)
         w.recent.add(path)
         w.settings.setValue("recent", w.recent.items)
         w.settings.setValue("last_folder", str(Path(os.path.abspath(path)).parent))
         w.menus.refresh_recent()
         return True
+
+    def _load(self, path):
+        try:
+            return self.w.model.load(path)
+        except ContractError as err:
+            self.w.report_error(str(err))
+        except Exception as exc:  # an unexpected failure must not take the window down
+            self.w.report_error(f"{Path(path).name}: could not be opened ({exc.__class__.__name__}: {exc})")
+        return None
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.w, "Open session", self.start_folder(), "Session (*.json)")
@@ -54,18 +70,8 @@ class FileFlows:
 
     # ------------------------------------------------------------------- save
     def save(self) -> bool:
-        w = self.w
-        if not w.model.project or not w.model.dirty:
-            return True
-        try:
-            written = w.model.save()
-        except (OSError, OutputError) as exc:
-            w.report_error(f"saving failed, nothing was changed on disk: {exc}")
-            return False
-        w.recovery.discard(w.model.project.session.path)
-        w.update_title()
-        w.statusBar().showMessage("saved " + (", ".join(p.name for p in written) or "(nothing changed)"), 5000)
-        return True
+        """Ctrl+S: the edited timelines are written on a worker thread (widgets/flows/saving.py)."""
+        return self.saving.save()
 
     def save_as_dialog(self) -> None:
         if not self.w.model.project:
@@ -77,27 +83,19 @@ class FileFlows:
             self.save_as(path)
 
     def save_as(self, path: str | Path) -> bool:
-        w = self.w
-        old = w.model.project.session.path
-        try:
-            new = w.model.save_as(path)
-        except (OSError, ContractError, OutputError) as exc:
-            w.report_error(f"save as failed, nothing was written: {exc}")
-            return False
-        w.recovery.discard(old)
-        w.recent.add(new)
-        w.settings.setValue("recent", w.recent.items)
-        w.menus.refresh_recent()
-        return True
+        return self.saving.save_as(path)
 
     def confirm_unsaved(self) -> bool:
-        """With unsaved edits: save, discard or cancel. True when it is fine to go on."""
+        """With unsaved edits: save (and wait for it), discard or cancel. True when it is fine to go on."""
         if not self.w.model.dirty:
             return True
         answer = self.w.ask_unsaved()
         if answer == "save":
-            return self.save()
+            return self.saving.save(wait=True)
         return answer == "discard"
+
+    def ready_to_close(self) -> bool:
+        return self.saving.ready_to_close()
 
     def ask_unsaved(self) -> str:
         if os.environ.get("LIPSYNC_NO_DIALOGS"):  # non-interactive (tests, screenshots): nobody to ask
