@@ -92,7 +92,7 @@ def _save_all(session_path: Path, writes: list) -> None:
         where = Path(exc.filename) if isinstance(exc.filename, str) else Path(session_path)
         temp = _TEMP.fullmatch(where.name)              # name the file, not the journal's temp beside it
         raise OutputError(where.with_name(temp.group(1)) if temp else where,
-                          f"{os_reason(exc)}; nothing was changed") from None
+                          os_reason(exc)) from None
 
 
 def write_timelines(req: SaveRequest, backup: bool = True) -> list[Path]:
@@ -107,7 +107,7 @@ def write_timelines(req: SaveRequest, backup: bool = True) -> list[Path]:
             try:
                 write_atomic(path.with_name(path.name + ".bak"), original, mode=mode_for(path, True))
             except OSError as exc:
-                raise OutputError(path.with_name(path.name + ".bak"), f"{os_reason(exc)}; nothing was changed") from None
+                raise OutputError(path.with_name(path.name + ".bak"), os_reason(exc)) from None
         writes.append((Path(path), dump_like(doc, original, req.bases.get(kind, _NO_BASE)), mode_for(path, True)))
     _save_all(req.session_path, writes)
     return [p for p, _, _ in writes]
