@@ -167,13 +167,17 @@ class StudioModel:
     # while it writes stay unsaved: the saved point is the undo step that was on top when it was taken.
     def save_request(self) -> SaveRequest:
         s = self.project.session
-        changed = {k: d for k, d in self.editor.docs.items() if d is not self._saved_docs.get(k)}
+        changed = self.unsaved_docs()
         return SaveRequest(Path(s.path), changed, {k: self._saved_docs.get(k) for k in changed},
                            {k: getattr(s, k).path for k in changed}, self._top())
 
     def save_as_request(self, new_session: str | Path) -> SaveAsRequest:
         return save_as_request(self.project.session, dict(self.editor.docs), Path(new_session),
                                dict(self._saved_docs), self._top())
+
+    def unsaved_docs(self) -> dict:
+        """The timeline documents that differ from what their files hold (what an autosave keeps)."""
+        return {k: d for k, d in self.editor.docs.items() if d is not self._saved_docs.get(k)}
 
     def _top(self):
         return self.editor.undo_stack[-1] if self.editor.undo_stack else None

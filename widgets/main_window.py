@@ -433,7 +433,7 @@ class MainWindow(QMainWindow):
         return self.files.offer_recovery()
 
     def autosave(self) -> None:
-        self.files.autosave()
+        self.files.autosave(wait=True)
 
     def export_dialog(self):
         return self.files.export_dialog()

@@ -265,7 +265,7 @@ class _Splicer:
             text = json.dumps(value, ensure_ascii=fmt.ascii_only, separators=(fmt.item_sep, fmt.key_sep))
         return utf8_safe(text)
 
-    def _sep(self, starts: list, ends: list, a, b, fallback: str) -> str:
+    def _sep(self, starts: list, ends: list, a, b, head: str) -> str:
         """The separator to write between element `a` and element `b` (indices in the original; None
         for one that is not there): the original one between them, else one of its neighbours'."""
         t = self.text
@@ -277,10 +277,7 @@ class _Splicer:
             return t[ends[a]:starts[a + 1]]
         if len(starts) >= 2:
             return t[ends[0]:starts[1]]
-        return fallback
-
-    def _fallback_sep(self, head: str) -> str:
-        return "," + head if "\n" in head else self.fmt.item_sep
+        return "," + head if "\n" in head else self.fmt.item_sep   # one element: its line layout
 
     def dict_text(self, new: dict, node: _Dict, where) -> str:
         t = self.text
@@ -299,7 +296,7 @@ class _Splicer:
             if key not in new:
                 continue
             if not first:
-                out.append(self._sep(starts, ends, prev, k, self._fallback_sep(head)))
+                out.append(self._sep(starts, ends, prev, k, head))
             sub = (where[0], where[1], where[2] + (key,)) if where is not None else None
             out.append(t[ks:vs])
             out.append(self.value(new[key], node.value[key], vs, ve, sub))
@@ -308,7 +305,7 @@ class _Splicer:
             if key in node.index:
                 continue
             if not first:
-                out.append(self._sep(starts, ends, prev, None, self._fallback_sep(head)))
+                out.append(self._sep(starts, ends, prev, None, head))
             out.append(utf8_safe(json.dumps(key, ensure_ascii=self.fmt.ascii_only)) + colon
                        + self.fresh(v, multiline, indent))
             prev, first = None, False
@@ -329,7 +326,6 @@ class _Splicer:
         m, head, tail = _anchors(new, base)
         _pair_gaps(new, base, m)
         first = t[node.start + 1:starts[0]]
-        fallback = self._fallback_sep(first)
         out = ["[", first]
         run = None          # [first, last] original indices copied verbatim, not written yet
         prev = None         # original index of the element written last (None: a new one)
@@ -343,7 +339,7 @@ class _Splicer:
                 if run is not None:
                     out.append(t[starts[run[0]]:ends[run[1]]])
                 if j:
-                    out.append(self._sep(starts, ends, prev, i, fallback))
+                    out.append(self._sep(starts, ends, prev, i, first))
                 run = [i, upto]
             prev = last_seen = upto
 
@@ -351,14 +347,14 @@ class _Splicer:
             verbatim(0, 0, head - 1)
         for j in range(head, len(new) - tail):
             x, i = new[j], m[j]
-            if i is not None and x is base[i]:
+            if i is not None and (x is base[i] or same(x, base[i])):
                 verbatim(i, j, i)
                 continue
             if run is not None:
                 out.append(t[starts[run[0]]:ends[run[1]]])
                 run = None
             if j:
-                out.append(self._sep(starts, ends, prev, i, fallback))
+                out.append(self._sep(starts, ends, prev, i, first))
             like = i if i is not None else (last_seen if last_seen is not None else _next_anchor(m, j))
             out.append(self.value(x, base[like], starts[like], ends[like], (node, like, ())))
             prev = i

@@ -13,12 +13,14 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from contracts.errors import ContractError
 from widgets.export_dialog import ExportDialog
 from widgets.flows.saving import SaveFlows
+from widgets.workers import Job
 
 
 class FileFlows:
     def __init__(self, window):
         self.w = window
         self.saving = SaveFlows(window)
+        self._autosave_job: Job | None = None
 
     # ------------------------------------------------------------------ where
     def start_folder(self) -> str:
@@ -108,10 +110,20 @@ class FileFlows:
                 QMessageBox.StandardButton.Discard: "discard"}.get(QMessageBox.StandardButton(choice), "cancel")
 
     # -------------------------------------------------------------- recovery
-    def autosave(self) -> None:
+    def autosave(self, wait: bool = False) -> None:
+        """The timer's autosave of unsaved edits, written on a worker thread (one at a time)."""
         m = self.w.model
-        if m.project and m.dirty:
-            self.w.recovery.save(m.project.session.path, m.editor.docs)
+        job = self._autosave_job
+        if job is not None and not job.wait(None if wait else 0):
+            return
+        if not (m.project and m.dirty):
+            return
+        rec = self.w.recovery
+        job = Job(rec.save, m.project.session.path, m.unsaved_docs(), rec.ticket(), parent=self.w)
+        job.failed.connect(lambda msg: self.w.statusBar().showMessage(f"autosave failed: {msg}", 8000))
+        self._autosave_job = job.start()
+        if wait:
+            job.wait()
 
     def offer_recovery(self) -> bool:
         """At start: unsaved edits from a session that ended without saving are offered back."""
