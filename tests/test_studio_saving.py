@@ -83,6 +83,15 @@ def test_s15_ctrl_s_saves_on_a_worker_and_edits_made_meanwhile_stay_unsaved(wind
     assert window.model.dirty and "*" in window.windowTitle()
     QTest.keyClick(window, Qt.Key.Key_Z, CTRL)        # undo the later edit: back at the saved point
     assert not window.model.dirty and "*" not in window.windowTitle()
+    QTest.keyClick(window, Qt.Key.Key_Z, CTRL | SHIFT)
+    gate.clear()
+    QTest.keyClick(window, Qt.Key.Key_S, CTRL)
+    set_mouth(window, 2.82, Qt.Key.Key_1)
+    QTest.keyClick(window, Qt.Key.Key_S, CTRL)        # Ctrl+S during a save: the newer edits are saved next
+    gate.set()
+    saved(window, qtbot)
+    assert json.loads((demo.parent / "mouth_timeline.json").read_text()) == window.model.editor.docs["mouth"]
+    assert not window.model.dirty and "*" not in window.windowTitle()
 
 
 def test_s15_a_failed_save_reports_one_sentence_and_changes_nothing(window, qtbot, demo, monkeypatch):
@@ -135,7 +144,7 @@ def test_s15_closing_waits_for_a_running_save_and_save_and_quit_saves(qtbot, tmp
     assert json.loads((demo.parent / "mouth_timeline.json").read_text()) == w2.model.editor.docs["mouth"]
 
 
-def test_defect_6_save_as_keeps_undo_view_playhead_markers_and_the_aligners_text(window, qtbot, demo, tmp_path,
+def test_s15_defect_6_save_as_keeps_undo_view_playhead_markers_and_the_aligners_text(window, qtbot, demo, tmp_path,
                                                                                  monkeypatch):
     open_zoomed(window, qtbot, demo)
     set_mouth(window, 2.42, Qt.Key.Key_3)
@@ -222,7 +231,8 @@ def test_defect_7_discarded_recovered_edits_never_come_back(qtbot, tmp_path, mon
     crashed.model.editor.mark_saved()
 
 
-def test_defect_16_a_bad_file_is_reported_whole_before_anything_is_asked(window, qtbot, demo, tmp_path, monkeypatch):
+def test_s11_defect_16_a_bad_file_is_reported_whole_before_anything_is_asked(window, qtbot, demo, tmp_path,
+                                                                            monkeypatch):
     open_zoomed(window, qtbot, demo)
     set_mouth(window, 2.42, Qt.Key.Key_3)
     bad = tmp_path / "truncated.json"

@@ -48,6 +48,7 @@ class SaveFlows:
         self.w = window
         self.running: _Running | None = None
         self.close_after = False
+        self.again = False      # Ctrl+S during a save: save again when it is done
         self.count = 0          # saves completed: opening a session knows when its files changed
 
     # ----------------------------------------------------------------- starting
@@ -55,9 +56,10 @@ class SaveFlows:
         """Ctrl+S: write the edited timelines. With `wait`, return only when written (True when saved)."""
         m = self.w.model
         if self.running is not None:
-            if not wait:
-                self.w.statusBar().showMessage("a save is already running", 4000)
-                return False
+            if not wait:                         # the newer edits are saved when this save is done
+                self.again = True
+                self.w.statusBar().showMessage("saving… (the newer edits next)")
+                return True
             self.finish()
         if not m.project or not m.dirty:
             return True
@@ -102,12 +104,15 @@ class SaveFlows:
         self.running = None
         w = self.w
         if run.error is not None:
-            self.close_after = False
+            self.close_after = self.again = False
             w.report_error(f"{'saving' if run.what == 'saving' else 'save as'} failed, nothing was changed on disk: "
                            f"{run.error}")
             return False
         run.on_saved(run)
         self.count += 1
+        if self.again:
+            self.again = False
+            self.save()
         if self.close_after:
             self.close_after = False
             QTimer.singleShot(0, w.close)
