@@ -118,8 +118,10 @@ class FileFlows:
             return
         if not (m.project and m.dirty):
             return
-        rec = self.w.recovery
-        job = Job(rec.save, m.project.session.path, m.unsaved_docs(), rec.ticket(), parent=self.w)
+        docs, rec = m.unsaved_docs(), self.w.recovery
+        if not docs:
+            return
+        job = Job(rec.save, m.project.session.path, docs, rec.ticket(), parent=self.w)
         job.failed.connect(lambda msg: self.w.statusBar().showMessage(f"autosave failed: {msg}", 8000))
         self._autosave_job = job.start()
         if wait:
