@@ -102,9 +102,11 @@ def read_json(path: Path, what: str):
         raise ContractError(path, "", f"the {what} nests {depth} levels deep, over the limit of {MAX_DEPTH}")
     try:
         return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ContractError(path, f"line {exc.lineno} column {exc.colno}",
-                            f"malformed JSON in the {what} ({exc.msg})") from None
+    except json.JSONDecodeError as exc:   # "Unterminated string starting at" + where, as one clause
+        where = f"line {exc.lineno} column {exc.colno}"
+        reason = exc.msg[:1].lower() + exc.msg[1:]
+        reason = f"{reason} {where}" if reason.endswith(" at") else f"{reason} at {where}"
+        raise ContractError(path, "", f"the {what} is not valid JSON: {reason}") from None
     except (ValueError, RecursionError) as exc:  # e.g. an integer literal of thousands of digits
         raise ContractError(path, "", f"the {what} cannot be parsed as JSON ({shorten(str(exc), 80)})") from None
 

@@ -5,6 +5,7 @@ session either succeeds completely or leaves everything as it was.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,8 @@ from studio.edit.editor import KINDS, TimelineEditor, events_of
 from studio.events import Event
 from engine.client import read_audio
 from studio.plan import Project, open_project
-from studio.io.saving import save_session_as, save_timelines
+from studio.io.saving import (SaveAsRequest, SavedAs, SaveRequest, save_as_request, write_session_as,
+                              write_timelines)
 from studio.report import timeline_summary
 from contracts.session import Overrides
 from studio.waveform import WaveformPyramid
@@ -199,27 +201,64 @@ class StudioModel:
     def dirty(self) -> bool:
         return self.editor is not None and self.editor.dirty
 
+    # ---------------------------------------------------------------- saving
+    # A save is a request taken here (documents are never changed in place: they are a snapshot),
+    # written by studio.io.saving on any thread, then `saved` / `saved_as` here on this one. Edits made
+    # while it writes stay unsaved: the saved point is the undo step that was on top when it was taken.
+    def save_request(self) -> SaveRequest:
+        s = self.project.session
+        changed = self.unsaved_docs()
+        return SaveRequest(Path(s.path), changed, {k: self._saved_docs.get(k) for k in changed},
+                           {k: getattr(s, k).path for k in changed}, self._top())
+
+    def save_as_request(self, new_session: str | Path) -> SaveAsRequest:
+        return save_as_request(self.project.session, dict(self.editor.docs), Path(new_session),
+                               dict(self._saved_docs), self._top())
+
     def unsaved_docs(self) -> dict:
-        """The timeline documents that differ from their files (documents are never changed in place)."""
+        """The timeline documents that differ from what their files hold (what an autosave keeps)."""
         return {k: d for k, d in self.editor.docs.items() if d is not self._saved_docs.get(k)}
+
+    def _top(self):
+        return self.editor.undo_stack[-1] if self.editor.undo_stack else None
+
+    def saved(self, req: SaveRequest) -> None:
+        """The files now hold `req`'s documents."""
+        self._saved_docs = {**self._saved_docs, **req.docs}
+        self._mark_saved(req.marker)
+
+    def saved_as(self, req: SaveAsRequest, out: SavedAs) -> None:
+        """Save As wrote everything to a new place: the open session now lives there, with its undo
+        history, view and playhead (nothing is reopened)."""
+        s = self.project.session
+        s.path, s.doc = out.session_path, out.session_doc
+        for kind, path in out.paths.items():
+            getattr(s, kind).path = path
+        mouth = out.docs.get("mouth")
+        if mouth is not None and mouth is not req.docs.get("mouth"):   # its `audio` was re-expressed
+            cur = self.editor.docs["mouth"]
+            self.editor.docs["mouth"] = mouth if cur is req.docs["mouth"] else dict(cur, audio=mouth["audio"])
+            self.editor.tracks["mouth"] = dataclasses.replace(self.editor.tracks["mouth"], doc=self.editor.docs["mouth"])
+            s.mouth.audio = mouth["audio"]
+        self._saved_docs = {**self._saved_docs, **out.docs}
+        self._mark_saved(req.marker)
+
+    def _mark_saved(self, marker) -> None:
+        self.editor.saved_marker = marker
+        self.editor.history_changed.emit()     # history and title follow (_on_history)
 
     def save(self) -> list[Path]:
         """Write every edited timeline back to its own file (atomic, with a .bak of the previous one)."""
-        s = self.project.session
-        # only what differs from the files on disk is written (documents are never changed in place)
-        changed = self.unsaved_docs()
-        paths = {k: getattr(s, k).path for k in changed}
-        written = save_timelines(changed, paths, s.path) if changed else []
-        self._saved_docs = dict(self.editor.docs)
-        self.editor.mark_saved()
-        self.dirty_changed.emit(False)
+        req = self.save_request()
+        written = write_timelines(req) if req.docs else []
+        self.saved(req)
         return written
 
     def save_as(self, new_session: str | Path) -> Path:
-        path = save_session_as(self.project.session, self.editor.docs, Path(new_session))
-        self.editor.mark_saved()
-        self.open(path)
-        return path
+        req = self.save_as_request(new_session)
+        out = write_session_as(req)
+        self.saved_as(req, out)
+        return out.session_path
 
     def restore_docs(self, docs: dict) -> None:
         """Put recovered (unsaved) timeline documents back as one undoable edit."""
@@ -228,6 +267,8 @@ class StudioModel:
             for kind, doc in docs.items():
                 if kind in self.editor.docs:
                     self.editor.apply("recover", kind, list(events_of(doc)), 0, None)
+                    if isinstance(doc, dict) and "units" in doc:      # the words lane's words too
+                        self.editor.set_key(kind, "units", doc["units"], "recover")
         finally:
             self.editor.end()
 

@@ -107,7 +107,7 @@ def test_bad_session_keeps_the_window_and_the_open_session(window, qtbot, tmp_pa
     assert window.model.project.session.session_id == "demo"     # nothing changed
     (tmp_path / "junk.json").write_text("{nope")
     assert not window.open_session(tmp_path / "junk.json")
-    assert "malformed JSON" in window.last_error
+    assert "not valid JSON" in window.last_error
 
 
 def test_export_success_and_jump_to_fallback(window, qtbot, tmp_path):

@@ -101,6 +101,7 @@ def test_defect_4_applied_offsets_stay_on_the_grid_and_show_before_after(window,
     qtbot.waitUntil(lambda: "before:" in window.qa.before_after.text(), timeout=15000)
     assert "after:" in window.qa.before_after.text()
     window.save()
+    window.files.saving.finish()                              # saving runs on a worker thread
     saved = json.loads((demo.parent / "mouth_timeline.json").read_text())
     assert all(isinstance(f["t_ms"], int) and f["t_ms"] % 40 == 0 for f in saved["frames"])
 
@@ -131,6 +132,7 @@ def test_defect_5_dense_drag_and_resize_never_hide_events_and_save_on_the_grid(w
     window.undo()
     assert len(ed.undo_stack) == steps - 1
     window.save()
+    window.files.saving.finish()
     saved = json.loads((dense.parent / "mouth.json").read_text())["frames"]
     t = [f["t_ms"] for f in saved]
     assert all(isinstance(x, int) and x % 40 == 0 for x in t) and len(t) == len(set(t)), [x for x in t if not isinstance(x, int) or x % 40]
@@ -207,7 +209,7 @@ def test_defect_11_save_as_keeps_absolute_paths_absolute(window, qtbot, demo, tm
     atlas = json.loads(demo.read_text())["inputs"]["atlas_json"]
     assert os.path.isabs(atlas)
     window.shift_timeline("mouth", 40)
-    assert window.save_as(tmp_path / "copy" / "s.json")
+    assert window.save_as(tmp_path / "copy" / "s.json") and window.files.saving.finish()
     doc = json.loads((tmp_path / "copy" / "s.json").read_text())
     assert doc["inputs"]["atlas_json"] == atlas                    # not turned into ../../…
     assert (tmp_path / "copy" / doc["inputs"]["audio"]).resolve() == (demo.parent / "demo.wav").resolve()

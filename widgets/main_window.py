@@ -458,7 +458,7 @@ class MainWindow(QMainWindow):
         return self.files.offer_recovery()
 
     def autosave(self) -> None:
-        self.files.autosave()
+        self.files.autosave(wait=True)
 
     def export_dialog(self):
         return self.files.export_dialog()
@@ -482,7 +482,7 @@ class MainWindow(QMainWindow):
             self._shortcuts_box.open()
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        if not self.confirm_unsaved():
+        if not self.files.ready_to_close():     # unsaved edits asked about; a running save finishes first
             event.ignore()
             return
         if self.model.project is not None:

@@ -1,4 +1,10 @@
-"""Autosave of unsaved edits to a recovery file, offered back on the next start."""
+"""Autosave of unsaved edits to a recovery file, offered back on the next start.
+
+Autosaves run on a worker thread: the entry is serialised event by event (many short calls, so the
+interface thread never waits long for the interpreter lock). A discard waits for an autosave that
+is writing, and an autosave scheduled before a discard writes nothing: discarded edits never
+come back.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -9,7 +15,8 @@ import time
 from pathlib import Path
 
 from contracts.atomic import write_atomic
-from contracts.jsonfile import utf8_safe
+
+_PIECEWISE = 1000     # event lists longer than this are serialised one event at a time
 
 
 def default_folder() -> Path:
@@ -17,27 +24,41 @@ def default_folder() -> Path:
     return Path(base) / "lipsync-studio" / "recovery"
 
 
-class Recovery:
-    """Autosaves run on a worker thread; `epoch` orders them against discards: a save that started
-    before a discard (the session was saved, or its edits thrown away) never writes afterwards."""
+def _doc_text(doc) -> str:
+    """JSON text of a timeline document (ASCII: no lone surrogate can make it unwritable)."""
+    key = next((k for k in ("frames", "timeline") if isinstance(doc, dict) and isinstance(doc.get(k), list)), None)
+    events = doc if isinstance(doc, list) else doc.get(key) if key else None
+    if events is None or len(events) < _PIECEWISE:
+        return json.dumps(doc)
+    body = "[" + ",".join(json.dumps(e) for e in events) + "]"
+    if isinstance(doc, list):
+        return body
+    marker = "\u0000events\u0000"
+    wrapper = json.dumps(dict(doc, **{key: marker}))
+    return wrapper.replace(json.dumps(marker), body, 1)
 
+
+class Recovery:
     def __init__(self, folder: Path | None = None):
         self.folder = Path(folder) if folder else default_folder()
         self._lock = threading.Lock()
-        self.epoch = 0
+        self._discards = 0
 
     def path_for(self, session_path: str | Path) -> Path:
         key = hashlib.sha1(str(Path(session_path).resolve()).encode()).hexdigest()[:16]
         return self.folder / f"{key}.json"
 
-    def save(self, session_path: str | Path, docs: dict, epoch: int | None = None) -> Path | None:
-        """Write the recovery entry (None when a discard came after `epoch`: nothing is written)."""
+    def ticket(self) -> int:
+        """Taken when an autosave is scheduled: a discard after it makes that autosave write nothing."""
+        return self._discards
+
+    def save(self, session_path: str | Path, docs: dict, ticket: int | None = None) -> Path | None:
         path = self.path_for(session_path)
-        entry = {"session": str(Path(session_path).resolve()), "saved_at": time.time(), "docs": docs}
-        # the pure-Python encoder in chunks: an hour of events never holds the GIL for seconds at a time
-        text = utf8_safe("".join(json.JSONEncoder(ensure_ascii=False).iterencode(entry)))
+        parts = ", ".join(f"{json.dumps(kind)}: {_doc_text(doc)}" for kind, doc in docs.items())
+        text = (f'{{"session": {json.dumps(str(Path(session_path).resolve()))}, "saved_at": {time.time()!r}, '
+                f'"docs": {{{parts}}}}}')
         with self._lock:
-            if epoch is not None and epoch != self.epoch:
+            if ticket is not None and ticket != self._discards:
                 return None
             write_atomic(path, text)
         return path
@@ -58,5 +79,5 @@ class Recovery:
 
     def discard(self, session_path: str | Path) -> None:
         with self._lock:
-            self.epoch += 1
+            self._discards += 1
             self.path_for(session_path).unlink(missing_ok=True)

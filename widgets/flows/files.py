@@ -10,17 +10,19 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from contracts.errors import ContractError, OutputError
+from contracts.errors import ContractError
 from widgets.export_dialog import ExportDialog
+from widgets.flows.saving import SaveFlows
 from widgets.workers import Job
 
 
 class FileFlows:
     def __init__(self, window):
         self.w = window
+        self.saving = SaveFlows(window)
         self._autosave_job: Job | None = None
+        self._autosaved = None             # the undo step the last autosave wrote
         self._opening: Job | None = None   # the newest background open: an older one's result is dropped
-        self._autosaved = None          # the undo step the last autosave wrote
 
     # ------------------------------------------------------------------ where
     def start_folder(self) -> str:
@@ -39,12 +41,8 @@ class FileFlows:
         w = self.w
         self._opening = None
         if not background:
-            try:
-                loaded = w.model.load(path)
-            except Exception as exc:  # noqa: BLE001 - reported, never a crash of the window
-                self._load_failed(path, exc)
-                return False
-            return self._show(path, loaded)
+            loaded = self._load(path)
+            return loaded is not None and self._show(path, loaded)
         job = Job(w.model.load, path, parent=w)
         self._opening = job
         w.statusBar().showMessage(f"opening {Path(path).name}…")
@@ -58,6 +56,13 @@ class FileFlows:
         """A session is being read in the background."""
         return self._opening is not None
 
+    def _load(self, path):
+        try:
+            return self.w.model.load(path)
+        except Exception as exc:  # noqa: BLE001 - reported, never a crash of the window
+            self._load_failed(path, exc)
+            return None
+
     def _load_failed(self, path, exc: BaseException) -> None:
         self._opening = None
         if isinstance(exc, ContractError):
@@ -68,12 +73,19 @@ class FileFlows:
     def _show(self, path, loaded) -> bool:
         w = self.w
         self._opening = None
+        self.saving.finish()                    # a save on its way lands in the session it was made for
+        saves = self.saving.count
         if not self.confirm_unsaved():
             w.statusBar().showMessage(f"{Path(path).name} not opened: the current session stays open", 5000)
             return False
-        if w.model.project is not None:
-            w.recovery.discard(w.model.project.session.path)
+        if self.saving.count != saves:          # the edits were just saved: the files may have changed
+            loaded = self._load(path)
+            if loaded is None:
+                return False
+        old = w.model.project.session.path if w.model.project is not None else None
         w.model.adopt(loaded)
+        if old is not None:                     # saved or discarded: its recovery file is done with
+            w.recovery.discard(old)
         w.statusBar().showMessage(f"opened {Path(path).name}", 3000)
         w.recent.add(path)
         w.settings.setValue("recent", w.recent.items)
@@ -88,18 +100,8 @@ class FileFlows:
 
     # ------------------------------------------------------------------- save
     def save(self) -> bool:
-        w = self.w
-        if not w.model.project or not w.model.dirty:
-            return True
-        try:
-            written = w.model.save()
-        except (OSError, OutputError) as exc:
-            w.report_error(f"saving failed, nothing was changed on disk: {exc}")
-            return False
-        w.recovery.discard(w.model.project.session.path)
-        w.update_title()
-        w.statusBar().showMessage("saved " + (", ".join(p.name for p in written) or "(nothing changed)"), 5000)
-        return True
+        """Ctrl+S: the edited timelines are written on a worker thread (widgets/flows/saving.py)."""
+        return self.saving.save()
 
     def save_as_dialog(self) -> None:
         if not self.w.model.project:
@@ -111,27 +113,19 @@ class FileFlows:
             self.save_as(path)
 
     def save_as(self, path: str | Path) -> bool:
-        w = self.w
-        old = w.model.project.session.path
-        try:
-            new = w.model.save_as(path)
-        except (OSError, ContractError, OutputError) as exc:
-            w.report_error(f"save as failed, nothing was written: {exc}")
-            return False
-        w.recovery.discard(old)
-        w.recent.add(new)
-        w.settings.setValue("recent", w.recent.items)
-        w.menus.refresh_recent()
-        return True
+        return self.saving.save_as(path)
 
     def confirm_unsaved(self) -> bool:
-        """With unsaved edits: save, discard or cancel. True when it is fine to go on."""
+        """With unsaved edits: save (and wait for it), discard or cancel. True when it is fine to go on."""
         if not self.w.model.dirty:
             return True
         answer = self.w.ask_unsaved()
         if answer == "save":
-            return self.save()
+            return self.saving.save(wait=True)
         return answer == "discard"
+
+    def ready_to_close(self) -> bool:
+        return self.saving.ready_to_close()
 
     def ask_unsaved(self) -> str:
         if os.environ.get("LIPSYNC_NO_DIALOGS"):  # non-interactive (tests, screenshots): nobody to ask
@@ -144,18 +138,25 @@ class FileFlows:
                 QMessageBox.StandardButton.Discard: "discard"}.get(QMessageBox.StandardButton(choice), "cancel")
 
     # -------------------------------------------------------------- recovery
-    def autosave(self) -> None:
-        """Unsaved edits to the recovery file, on a worker thread (an hour of events takes seconds to
-        write), only when something changed since the last autosave."""
+    def autosave(self, wait: bool = False) -> None:
+        """The timer's autosave of unsaved edits, written on a worker thread (one at a time), only when
+        something changed since the last one."""
         m = self.w.model
-        if not (m.project and m.dirty) or (self._autosave_job is not None and not self._autosave_job.wait(0)):
+        job = self._autosave_job
+        if job is not None and not job.wait(None if wait else 0):
             return
+        if not (m.project and m.dirty):
+            return
+        docs, rec = m.unsaved_docs(), self.w.recovery
         top = m.editor.undo_stack[-1] if m.editor.undo_stack else None
-        if top is self._autosaved:
-            return
+        if not docs or (top is self._autosaved and rec.path_for(m.project.session.path).exists()):
+            return                             # this state is in the recovery file already
         self._autosaved = top
-        rec = self.w.recovery
-        self._autosave_job = Job(rec.save, m.project.session.path, m.unsaved_docs(), rec.epoch, parent=self.w).start()
+        job = Job(rec.save, m.project.session.path, docs, rec.ticket(), parent=self.w)
+        job.failed.connect(lambda msg: self.w.statusBar().showMessage(f"autosave failed: {msg}", 8000))
+        self._autosave_job = job.start()
+        if wait:
+            job.wait()
 
     def offer_recovery(self) -> bool:
         """At start: unsaved edits from a session that ended without saving are offered back."""
