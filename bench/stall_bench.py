@@ -175,6 +175,11 @@ def main() -> None:
     undo_ms = (time.perf_counter() - t_u) * 1000.0
     wait(500)
     row("undo (Ctrl+Z)", dog.worst(), f"undo shown {undo_ms:.0f} ms")
+    dog.reset()
+    QTest.keyClick(win.focusWidget() or win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier |
+                   Qt.KeyboardModifier.ShiftModifier)
+    wait(500)
+    row("redo (Ctrl+Shift+Z)", dog.worst())
 
     # ---- generate and cancel
     win.show_dock("align")
@@ -203,10 +208,15 @@ def main() -> None:
 
     # ---- save
     dog.reset()
+    profiling("save", True)
+    dirty = win.model.dirty
+    t_s = time.perf_counter()
     QTest.keyClick(win, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
-    wait_until(lambda: not win.model.dirty, 60)
+    wait_until(lambda: not win.model.dirty, 120)
+    saved_s = time.perf_counter() - t_s
     wait(300)
-    row("save (Ctrl+S)", dog.worst())
+    profiling("save", False)
+    row("save (Ctrl+S)", dog.worst(), f"written in {saved_s:.1f} s" if dirty else "(nothing to save)")
     win.model.editor.mark_saved()
     dog.reset()
     win.close()

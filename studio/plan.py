@@ -18,6 +18,7 @@ from render.sprites import decode_sprite
 from render.views import VIEWS, select_view_ids
 from contracts.session import Overrides, RenderSettings, Session, load_session
 from contracts.timelines import MOUTHS, MouthTrack, frame_times
+from studio.edit.tracks import mouth_ends
 
 
 @dataclass
@@ -90,7 +91,7 @@ def mouth_frames(track, f0: int, f1: int, step: float) -> np.ndarray:
     sampling as the whole track: the events are shifted by whole frames)."""
     if track is None or not len(track.starts):
         return np.zeros(f1 - f0, np.int8)
-    starts, ends = track.starts, track.ends(step)
+    starts, ends = track.starts, mouth_ends(track, step)
     hit = np.flatnonzero((starts < f1 * step) & (ends > f0 * step))
     if not len(hit):
         return np.zeros(f1 - f0, np.int8)

@@ -413,7 +413,7 @@ class TimelineEditor:
         if kind != "mouth" or n < tracks.FULL_PARSE_BELOW:
             return 0, n
         tr = self.tracks[kind]
-        starts, ends = tr.starts, tr.ends(self.step_ms)
+        starts, ends = tr.starts, tracks.mouth_ends(tr, self.step_ms)
         hit = np.flatnonzero((starts < t1) & (ends > t0))
         lo = min([int(np.searchsorted(starts, t0, side="right")) - 1, *indices])
         hi = max([int(np.searchsorted(starts, t1, side="right")) + 1, *(i + 2 for i in indices)])
@@ -672,7 +672,7 @@ class TimelineEditor:
         if not uses_dur and last_frame is not None and t1 >= last_frame + self.step_ms and joined[-1][0] < last_frame:
             painted.append(self.mouth_event(last_frame, t1, joined[-1][2]))
         lo, hi = self._window("mouth", t0, t1, [])
-        ends = self.tracks["mouth"].ends(self.step_ms)
+        ends = tracks.mouth_ends(self.tracks["mouth"], self.step_ms)
         after = None   # without dur_ms: the event in force at t1, to restore after the span
         new = []
         for i in range(lo, hi):

@@ -17,6 +17,16 @@ from contracts.timelines import MouthTrack, PoseTrack
 FULL_PARSE_BELOW = 2000     # short tracks: parse the whole document (simplest, and fast enough)
 
 
+def mouth_ends(track: MouthTrack, step_ms: float) -> np.ndarray:
+    """`track.ends(step_ms)`, computed once per track (a track is never changed: an edit makes a new one),
+    since the editor's window, painting and the plan's resampling all ask for it on every edit."""
+    cached = track.__dict__.get("_ends")
+    if cached is None or cached[0] != step_ms:
+        cached = (step_ms, track.ends(step_ms))
+        track.__dict__["_ends"] = cached
+    return cached[1]
+
+
 def _ordered(starts: np.ndarray, start: int, stop: int, new: np.ndarray) -> bool:
     """The spliced events fit between their neighbours (sorted, equal times allowed)."""
     if len(new) and (np.diff(new) < 0).any():

@@ -21,6 +21,23 @@ class StripItem(pg.ImageItem):
         super().__init__()
         self.y0, self.h = y0, height
         self.setZValue(z)
+        self._values: np.ndarray | None = None     # what show_values last drew, one value per column
+        self._img: np.ndarray | None = None
+
+    def show_values(self, values: np.ndarray, colors, width: float) -> None:
+        """One column per value in its colour; after an edit only the columns whose value changed are
+        repainted in the image (an hour is 90,000 columns)."""
+        lut = np.array([(*c, 255) for c in colors], np.uint8)
+        old = self._values
+        if old is None or len(old) != len(values) or self._img is None:
+            self._img = lut[np.asarray(values, np.int64)][None, :, :]
+        else:
+            changed = np.flatnonzero(old != values)
+            if not len(changed):
+                return
+            self._img[0, changed] = lut[np.asarray(values[changed], np.int64)]
+        self._values = np.array(values, copy=True)
+        self.show_image(self._img, 0.0, width)
 
     def show_image(self, img: np.ndarray | None, x0: float, width: float) -> None:
         if img is None or img.shape[1] == 0:
@@ -76,16 +93,19 @@ def sync_bars(report, rows: int = 24) -> tuple[np.ndarray, float, float] | None:
 
 
 def problem_band(report, n: int, step_ms: float) -> np.ndarray | None:
-    """(1, n, 4): magenta where the mouth is open in silence or closed in speech."""
+    """(1, n, 4): magenta where the mouth is open in silence or closed in speech (every span at least a frame)."""
     if report is None:
         return None
-    spans = report.open_in_silence_spans + report.closed_in_speech_spans
-    if not spans:
+    spans = np.array(report.open_in_silence_spans + report.closed_in_speech_spans, np.float64).reshape(-1, 2)
+    if not len(spans):
         return None
+    a = np.clip(np.ceil(spans[:, 0] / step_ms - 1e-9), 0, n).astype(np.int64)
+    b = np.maximum(np.clip(np.ceil(spans[:, 1] / step_ms - 1e-9), 0, n).astype(np.int64), np.minimum(a + 1, n))
+    cover = np.zeros(n + 1, np.int64)            # +1 at each start, -1 at each end: covered where the sum > 0
+    np.add.at(cover, a, 1)
+    np.add.at(cover, b, -1)
     img = np.zeros((1, n, 4), np.uint8)
-    for a_ms, b_ms in spans:
-        a, b = _frames(a_ms, b_ms, step_ms, n)
-        img[0, a:max(b, a + 1)] = (*style.PROBLEM, 230)
+    img[0, np.cumsum(cover[:n]) > 0] = (*style.PROBLEM, 230)
     return img
 
 

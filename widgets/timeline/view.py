@@ -19,13 +19,14 @@ from render.views import FIRST_DIAGONAL, VIEWS
 from widgets.timeline import strips, style
 from widgets.timeline.event_lane import EventLaneItem
 from widgets.timeline.labels import RunLabels
+from widgets.timeline.overview import Overview
 from widgets.timeline.words import WordsLaneItem
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
 LANES = [  # key, title, default height, minimum height, tooltip
     ("wave", "audio", 70, 36, "The session audio (min/max envelope)."),
-    ("words", "words", 30, 22, "The words the mouth track was generated with, at their aligned times (Japanese: "
+    ("words", "words", 30, 26, "The words the mouth track was generated with, at their aligned times (Japanese: "
                                "with their morae when zoomed in). Drag a boundary to re-time the mouth either side."),
     ("sync", "sync", 34, 22, "Sync score per 2 s window, coloured by verdict (green pass, amber warn, red fail); "
                              "taller = better correlation. Hover a window for its offset and confidence."),
@@ -40,7 +41,7 @@ LANES = [  # key, title, default height, minimum height, tooltip
     ("view", "view", 30, 20, "The view each frame draws; red ticks on top mark fallback frames."),
 ]
 POSE_LANES = ("angles", "offsets", "scale")
-LABEL_PX = 12     # threshold names closer than this are not all drawn
+LABEL_PX = 16     # threshold names closer than this (about a line of text) are not all drawn
 END_GAP_PX = 90   # end markers closer than this share one name on the ruler
 MIN_Y_RANGE = {"angles": 10.0, "offsets": 20.0, "scale": 4.0}   # a flat curve still gets a readable axis
 STRIPS = [  # key, lane, y0, height, z: images on the frame grid (strips.py)
@@ -116,6 +117,9 @@ class TimelineView(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
+        self.overview = Overview(AXIS_W)
+        self.overview.range_requested.connect(self.show_range)
+        lay.addWidget(self.overview)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setHandleWidth(5)
@@ -126,6 +130,7 @@ class TimelineView(QWidget):
         self.lanes: dict[str, EventLaneItem] = {}    # editable lanes: kind -> item
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.words_lane: WordsLaneItem | None = None
+        self._wanted: dict[str, bool] = {}   # lanes the user asked to see (View ▸ Lanes)
         self._dynamic, self._data_items, self._marker_items = [], [], []
         self._ends_key = None
         self._thresholds: list = []          # (line, value, on the left)
@@ -155,6 +160,10 @@ class TimelineView(QWidget):
             w.setMinimumHeight(minimum)
             p = w.getPlotItem()
             self._setup_plot(p, title)
+            name = QLabel(title, w)         # written across, in the axis margin: a rotated title is cut in a short lane
+            name.setStyleSheet("color: #b4b4bc; font-size: 8pt; background: transparent;")
+            name.move(3, 1)
+            name.setToolTip(tip)
             p.getAxis("left").setToolTip(tip)     # the lane's data area shows the value under the pointer
             p.getAxis("bottom").hide()
             p.setXLink(self.ruler.getPlotItem())
@@ -180,7 +189,7 @@ class TimelineView(QWidget):
         lay.addWidget(self.legend)
         self.run_labels = RunLabels(self.plots["mouth"])
         self.notes: dict[str, QLabel] = {}          # a lane with nothing to draw says why, in the lane itself
-        for key in ("wave", "sync", "words"):
+        for key in ("wave", "sync"):
             note = QLabel("", self.widgets[key])
             note.setStyleSheet("color: #f0b040; background: rgba(20, 20, 24, 200); padding: 1px 6px;")
             note.move(AXIS_W + 8, 3)
@@ -205,7 +214,6 @@ class TimelineView(QWidget):
         p.hideButtons()
         p.setMenuEnabled(False)
         p.getAxis("left").setWidth(AXIS_W)
-        p.setLabel("left", title)
         p.layout.setContentsMargins(0, 1, 4, 1)
 
     def _add_playhead(self, p: pg.PlotItem) -> None:
@@ -228,10 +236,14 @@ class TimelineView(QWidget):
         note.setVisible(bool(text))
 
     def set_lane_visible(self, key: str, visible: bool) -> None:
-        self.widgets[key].setVisible(visible)
+        """Show or hide a lane (View ▸ Lanes). The words lane shows only while there are words to show."""
+        self._wanted[key] = visible
+        has = key != "words" or self.words_lane is not None and bool(self.words_lane.words())
+        self.widgets[key].setVisible(visible and has)
 
     def lane_visible(self, key: str) -> bool:
-        return not self.widgets[key].isHidden()
+        """Whether the user wants the lane (it may still be hidden for having nothing to show)."""
+        return self._wanted.get(key, True)
 
     def save_state(self) -> QByteArray:
         return self.splitter.saveState()
@@ -284,6 +296,7 @@ class TimelineView(QWidget):
         vb = self.ruler_box
         vb.setLimits(xMin=-0.02 * max(dur, step), xMax=max(dur, step) * 1.02, minXRange=step * 4,
                      maxXRange=max(dur, step) * 1.04)
+        self.overview.set_session(dur, project.plan)
         self.update_data()
         self.set_sync(None)
         self.ruler.getPlotItem().setXRange(0, max(dur, step), padding=0.01)
@@ -298,12 +311,13 @@ class TimelineView(QWidget):
         step, n, dur = self._data["step"], len(plan), model.duration_s
         if "pose" in kinds:
             self._pose_curves(plan)
-            self._strips["view"].show_image(style.strip_image(plan.view, style.view_color_list()), 0.0, n * step)
+            self._strips["view"].show_values(plan.view, style.view_color_list(), n * step)
         if "mouth" in kinds:
-            self._strips["mouth"].show_image(style.strip_image(plan.mouth, style.MOUTH_COLORS), 0.0, n * step)
+            self._strips["mouth"].show_values(plan.mouth, style.MOUTH_COLORS, n * step)
+            self.overview.set_mouth(plan)
         if "expression" in kinds:
             colors = [style.EXPR_COLORS.get(lbl, (150, 150, 150)) for lbl in plan.labels]
-            self._strips["expression"].show_image(style.strip_image(plan.expression, colors), 0.0, n * step)
+            self._strips["expression"].show_values(plan.expression, colors, n * step)
             changes, overlays = strips.expression_events(model.project.session.expression, n, plan.step_ms,
                                                           dur * 1000.0)
             self._strips["expression_changes"].show_image(changes, 0.0, n * step)
@@ -319,8 +333,7 @@ class TimelineView(QWidget):
         if "mouth" in kinds:
             self._refresh_labels()
             self.words_lane.refresh()
-            self.set_note("words", None if self.words_lane.words() else
-                          "no words: generate the mouth track with the text (Generate panel) to see them here")
+            self.set_lane_visible("words", self.lane_visible("words"))
 
     def _pose_curves(self, plan) -> None:
         t = plan.t_ms / 1000.0
@@ -366,14 +379,14 @@ class TimelineView(QWidget):
         self._place_end_names()
 
     def _place_end_names(self) -> None:
-        """Where the audio and each timeline end, named once on the ruler (never over events or threshold
-        names in the lanes); ends too close to tell apart at this zoom share one name."""
-        ruler = self.ruler.getPlotItem()
+        """Where the audio and each timeline end, named once, at the top of the audio lane (never over events or
+        threshold names); ends too close to tell apart at this zoom share one name."""
+        ruler = self.plots["wave"]
         for item in self._end_texts:
             ruler.removeItem(item)
         self._end_texts = []
         vb = self.ruler_box
-        px_per_s = vb.width() / max(vb.viewRange()[0][1] - vb.viewRange()[0][0], 1e-9)
+        px_per_s = max(vb.width(), 200.0) / max(vb.viewRange()[0][1] - vb.viewRange()[0][0], 1e-9)
         groups: list[list] = []
         for t, name, color in sorted(self._ends):
             if groups and (t - groups[-1][-1][0]) * px_per_s < END_GAP_PX:
@@ -381,7 +394,9 @@ class TimelineView(QWidget):
             else:
                 groups.append([(t, name, color)])
         for group in groups:
-            text = pg.TextItem(" · ".join(n for _, n, _ in group), color=group[0][2], anchor=(1, 0))
+            text = pg.TextItem(" · ".join(n for _, n, _ in group), color=group[0][2], anchor=(1, 0),
+                               fill=pg.mkBrush(20, 20, 24, 190))
+            text.setZValue(30)
             text.setPos(group[-1][0], 1.0)
             ruler.addItem(text, ignoreBounds=True)
             self._end_texts.append(text)
@@ -442,11 +457,14 @@ class TimelineView(QWidget):
         bars = strips.sync_bars(report)
         self._strips["sync"].show_image(*(bars or (None, 0.0, 0.0)))
         n, step = self._data["n"], self._data["step"]
-        self._strips["problems"].show_image(strips.problem_band(report, n, step * 1000.0), 0.0, n * step)
+        band = strips.problem_band(report, n, step * 1000.0)
+        self._strips["problems"].show_image(band, 0.0, n * step)
+        self.overview.problems.show_image(band, 0.0, n * step)
 
     # --------------------------------------------------------------- markers
     def set_markers(self, markers_ms: list[float]) -> None:
         _remove_all(self._marker_items)
+        self.overview.set_markers(markers_ms)
         for k, m in enumerate(markers_ms):
             for key, p in [("ruler", self.ruler.getPlotItem()), *self.plots.items()]:
                 line = pg.InfiniteLine(m / 1000.0, angle=90, movable=False,
@@ -486,6 +504,7 @@ class TimelineView(QWidget):
 
     # --------------------------------------------------------------- playhead
     def set_playhead(self, seconds: float) -> None:
+        self.overview.set_playhead(seconds)
         for line in self.playheads:
             if line.value() != seconds:
                 line.blockSignals(True)
@@ -609,6 +628,7 @@ class TimelineView(QWidget):
             self.curves[name].setVisible(visible)
 
     def _on_range(self, *_):
+        self.overview.show_visible(*self.visible_range())
         self._refresh_wave()
         self._refresh_labels()
         if self._ends:
