@@ -33,11 +33,16 @@ class FocusReturn(QObject):
         self.window, self.home = window, home
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt API)
-        if event.type() != QEvent.Type.KeyPress or not isinstance(obj, QWidget) or obj.window() is not self.window:
+        kind = event.type()
+        if kind not in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride) or not isinstance(obj, QWidget) \
+                or obj.window() is not self.window:
             return False
         field = text_field(obj)
         key = event.key()
         if field is None or (key not in ENTER and key != Qt.Key.Key_Escape):
+            return False
+        if kind == QEvent.Type.ShortcutOverride:   # Escape is the field's, not "clear the selection"
+            event.accept()
             return False
         if isinstance(field, QAbstractSpinBox) and key == Qt.Key.Key_Escape:
             revert = getattr(field, "revert", None)     # the inspector's boxes go back to the key's value

@@ -41,7 +41,6 @@ LANES = [  # key, title, default height, minimum height, tooltip
     ("view", "view", 30, 20, "The view each frame draws; red ticks on top mark fallback frames."),
 ]
 POSE_LANES = ("angles", "offsets", "scale")
-LABEL_PX = 16     # threshold names closer than this (about a line of text) are not all drawn
 END_GAP_PX = 90   # end markers closer than this share one name on the ruler
 MIN_Y_RANGE = {"angles": 10.0, "offsets": 20.0, "scale": 4.0}   # a flat curve still gets a readable axis
 STRIPS = [  # key, lane, y0, height, z: images on the frame grid (strips.py)
@@ -421,16 +420,18 @@ class TimelineView(QWidget):
         self._thresholds.append((line, value, pos < 0.5))
 
     def _place_threshold_labels(self, *_) -> None:
-        """Each side's threshold names only where they do not run into each other (a short lane, close
-        thresholds): a name hidden here is still on its line's tooltip."""
+        """Each side's threshold names only where they fit whole inside the lane and do not run into each
+        other (a short lane, close thresholds): a name left out is still on its line's tooltip."""
         vb = self.plots["angles"].getViewBox()
         (_, _), (y0, y1) = vb.viewRange()
-        px = vb.height() / max(y1 - y0, 1e-9)
+        height = vb.height()
+        px = height / max(y1 - y0, 1e-9)
         for left in (True, False):
             placed: list[float] = []
             for line, value, _ in sorted((t for t in self._thresholds if t[2] == left), key=lambda t: t[1]):
-                y = value * px
-                room = y0 <= value <= y1 and all(abs(y - other) >= LABEL_PX for other in placed)
+                h = line.label.boundingRect().height()          # the name sits on its line, above it
+                y = (value - y0) * px
+                room = 0 <= y and y + h <= height and all(abs(y - other) >= h for other in placed)
                 line.label.setVisible(room)
                 if room:
                     placed.append(y)
