@@ -179,6 +179,7 @@ class TimelineView(QWidget):
             self.widgets[key] = w
             self.plots[key] = p
         self.splitter.setSizes([h for _, _, h, _, _ in LANES])
+        self.widgets["words"].hide()            # shown while the open mouth track has words
         for i, (_, _, height, _, _) in enumerate(LANES):
             self.splitter.setStretchFactor(i, height)
         lay.addWidget(self.ruler)
