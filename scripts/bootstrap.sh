@@ -73,8 +73,12 @@ if [ "$(cat .venv/.native-stamp 2>/dev/null)" != "$want_native" ]; then
     rm -rf native/build native/*.egg-info native/src/*.egg-info
   else
     .venv/bin/python -m pip uninstall -q -y lipsync-native >/dev/null 2>&1 || true
-    say "the native fast path could not be built (needs a C compiler and $py_h; log: /tmp/lipsync-native-build.log)"
-    say "install them with: sudo apt-get install gcc libc6-dev python3-dev   (export falls back to fpng, ~2.5x slower)"
+    if [ ${#need[@]} -gt 0 ] && ! { command -v cc >/dev/null 2>&1 && [ -f "$py_h" ]; }; then
+      say "the native fast path needs a C compiler and $py_h: sudo apt-get install gcc libc6-dev python3-dev"
+    else
+      say "the native fast path did not compile: see /tmp/lipsync-native-build.log"
+    fi
+    say "(export works without it: OpenCV kernel and fpng, about 2x slower; it says so in one warning)"
   fi
   echo "$want_native" > .venv/.native-stamp   # not retried until native/ changes: rm .venv/.native-stamp to retry
 fi

