@@ -40,9 +40,12 @@ def images():
     wide = rng.integers(0, 256, (3, 8192, 4), dtype=np.uint8)
     wide[1, 100:5000] = 0
     photo = cv2.GaussianBlur(rng.integers(0, 256, (120, 90, 4), dtype=np.uint8), (0, 0), 2)
+    shape = rng.integers(1, 256, (80, 90, 4), dtype=np.uint8)     # transparent margins that move row to row
+    ys, xs = np.mgrid[0:80, 0:90]
+    shape[(xs < ys // 2) | (xs > 30 + ys) | ((ys > 60) & (ys < 64))] = 0
     return {"random": noise, "all_transparent": np.zeros((64, 48, 4), np.uint8), "all_opaque": opaque,
             "1x1": np.array([[[9, 8, 7, 6]]], np.uint8), "sparse": sparse, "flat": flat, "8192_wide": wide,
-            "smooth": photo, "odd_width": rng.integers(0, 256, (5, 3, 4), dtype=np.uint8)}
+            "smooth": photo, "margins": shape, "odd_width": rng.integers(0, 256, (5, 3, 4), dtype=np.uint8)}
 
 
 IMAGES = images()

@@ -125,6 +125,13 @@ LS_AVX2 static uint32_t adler_avx2(uint32_t adler, const uint8_t *p, size_t n) {
 }
 #endif
 
+/* Adler-32 after n more zero bytes: s1 stays, s2 grows by n * s1. */
+uint32_t ls_adler32_zeros(uint32_t adler, size_t n) {
+    uint64_t s1 = adler & 0xffff, s2 = adler >> 16;
+    s2 = (s2 + s1 * (n % ADLER_MOD)) % ADLER_MOD;
+    return (uint32_t)(s1 | s2 << 16);
+}
+
 uint32_t ls_adler32(uint32_t adler, const uint8_t *p, size_t n, int simd) {
 #if LS_X86
     if (simd) return adler_avx2(adler, p, n);

@@ -2,6 +2,8 @@
    the cost of each (sum of |byte| read as signed: the usual heuristic). Filtering needs only the
    raw rows, so it vectorises without a serial dependency. The AVX2 and portable versions give
    identical bytes and costs. */
+#include <string.h>
+
 #include "filters.h"
 #if LS_X86
 #include <immintrin.h>
@@ -125,6 +127,27 @@ LS_AVX2 static void filter_row_avx2(const uint8_t *cur, const uint8_t *prev, siz
     filter_bytes(cur, prev, i, n, out, cost);
 }
 
+LS_AVX2 static size_t zero_blocks_from_left(const uint8_t *r, size_t n) {
+    size_t a = 0;
+    while (a + 32 <= n) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(r + a));
+        if (!_mm256_testz_si256(v, v)) break;
+        a += 32;
+    }
+    return a;
+}
+
+/* bytes of whole zero blocks at the end, not reaching below `floor` */
+LS_AVX2 static size_t zero_blocks_from_right(const uint8_t *r, size_t n, size_t floor) {
+    size_t b = n;
+    while (b >= floor + 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(r + b - 32));
+        if (!_mm256_testz_si256(v, v)) break;
+        b -= 32;
+    }
+    return n - b;
+}
+
 LS_AVX2 static void swap_rb_avx2(uint8_t *row, size_t n) {
     const __m256i order = _mm256_setr_epi8(2, 1, 0, 3, 6, 5, 4, 7, 10, 9, 8, 11, 14, 13, 12, 15,
                                            2, 1, 0, 3, 6, 5, 4, 7, 10, 9, 8, 11, 14, 13, 12, 15);
@@ -136,6 +159,34 @@ LS_AVX2 static void swap_rb_avx2(uint8_t *row, size_t n) {
     swap_rb_portable(row + i, n - i);
 }
 #endif
+
+static inline uint64_t word(const uint8_t *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* [lo, hi): the pixels of a row that are not (0, 0, 0, 0); lo == hi == 0 for a transparent row. */
+void ls_row_span(const uint8_t *r, size_t n, size_t *lo, size_t *hi, int simd) {
+    size_t a = 0, b = n;
+#if LS_X86
+    if (simd) {   /* skip whole 32-byte blocks of zeros from both ends first */
+        a = zero_blocks_from_left(r, n);
+        b = a < n ? n - zero_blocks_from_right(r, n, a) : n;
+    }
+#endif
+    (void)simd;
+    while (a + 8 <= n && word(r + a) == 0) a += 8;
+    while (a < n && r[a] == 0) a++;
+    if (a == n) {
+        *lo = *hi = 0;
+        return;
+    }
+    while (b >= a + 8 && word(r + b - 8) == 0) b -= 8;
+    while (r[b - 1] == 0) b--;
+    *lo = a & ~(size_t)3;
+    *hi = (b + 3) & ~(size_t)3;
+}
 
 void ls_filter_row(const uint8_t *cur, const uint8_t *prev, size_t n, uint8_t *const out[5], uint64_t cost[5],
                    int simd) {

@@ -27,6 +27,7 @@ size_t ls_encode_png(const uint8_t *pixels, size_t row_stride, uint32_t width, u
 
 uint32_t ls_crc32(uint32_t crc, const uint8_t *p, size_t n, int simd);
 uint32_t ls_adler32(uint32_t adler, const uint8_t *p, size_t n, int simd);
+uint32_t ls_adler32_zeros(uint32_t adler, size_t n);
 
 /* Bilinear warp of a premultiplied uint16 RGBA crop into straight uint8 RGBA (see warp.c). */
 void ls_warp_unpremultiply(const uint16_t *src, size_t src_stride, int src_w, int src_h,

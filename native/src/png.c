@@ -289,11 +289,6 @@ INLINE void tokens(const sink *s, bitw *wp, rle *st, const uint8_t *p, size_t n,
     *wp = w;
 }
 
-static void tokens_count(const sink *s, rle *st, const uint8_t *p, size_t n) {
-    bitw none = {NULL, 0, 0};
-    tokens(s, &none, st, p, n, 1);
-}
-static void tokens_emit(const sink *s, bitw *w, rle *st, const uint8_t *p, size_t n) { tokens(s, w, st, p, n, 0); }
 
 /* ------------------------------------------------------------------ the dynamic block header */
 static void write_header(bitw *w, const tables *t) {
@@ -353,19 +348,52 @@ static size_t chunk(uint8_t *p, const char *type, const uint8_t *data, uint32_t 
     return 12 + (size_t)n;
 }
 
-/* The filtered row (filter byte first) that costs least; returns a pointer to it. */
-static uint8_t *best_row(const uint8_t *cur, const uint8_t *prev, size_t n, uint8_t *const rows[5], int swap_rb,
-                         int simd) {
+/* Where a row can differ from zero after filtering: both rows' non-zero pixels, plus one pixel
+   (Sub, Average and Paeth read the pixel to the left). Outside it every filter gives 0, so only
+   this span is filtered, checksummed and tokenised: transparent margins cost almost nothing. */
+typedef struct {
+    size_t lo, hi;
+} span;
+
+static span filtered_span(span cur, span prev, size_t n) {
+    if (cur.lo == cur.hi) cur = prev;
+    if (prev.lo == prev.hi) prev = cur;
+    if (cur.lo == cur.hi) return cur;
+    span s = {cur.lo < prev.lo ? cur.lo : prev.lo, (cur.hi > prev.hi ? cur.hi : prev.hi) + 4};
+    if (s.hi > n) s.hi = n;
+    return s;
+}
+
+static span row_span(const uint8_t *row, size_t n, int simd) {
+    span s;
+    ls_row_span(row, n, &s.lo, &s.hi, simd);
+    return s;
+}
+
+/* The cheapest filter over the span (bytes before it are 0 in both rows, as filtering assumes at a
+   row start); its bytes are at rows[best] + 1 + sp.lo. A transparent span is filter None. */
+static int best_filter(const uint8_t *cur, const uint8_t *prev, span sp, uint8_t *const rows[5], int swap_rb,
+                       int simd) {
+    if (sp.lo == sp.hi) return 0;
     uint8_t *data[5];
     uint64_t cost[5];
-    for (int k = 0; k < 5; k++) data[k] = rows[k] + 1;
-    ls_filter_row(cur, prev, n, data, cost, simd);
+    for (int k = 0; k < 5; k++) data[k] = rows[k] + 1 + sp.lo;
+    ls_filter_row(cur + sp.lo, prev + sp.lo, sp.hi - sp.lo, data, cost, simd);
     int best = 0;
     for (int k = 1; k < 5; k++)
         if (cost[k] < cost[best]) best = k;
-    if (swap_rb) ls_swap_rb(data[best], n, simd);
-    rows[best][0] = (uint8_t)best;
-    return rows[best];
+    if (swap_rb) ls_swap_rb(data[best], sp.hi - sp.lo, simd);
+    return best;
+}
+
+/* One row of the stream: filter byte, zeros before the span, the span, zeros after it. */
+INLINE void row_tokens(const sink *s, bitw *w, rle *st, int ftype, const uint8_t *data, span sp, size_t n,
+                       const int counting) {
+    uint8_t fb = (uint8_t)ftype;
+    tokens(s, w, st, &fb, 1, counting);
+    st->run += sp.lo;
+    tokens(s, w, st, data + sp.lo, sp.hi - sp.lo, counting);
+    st->run += n - sp.hi;
 }
 
 size_t ls_encode_png(const uint8_t *pixels, size_t stride, uint32_t width, uint32_t height, int swap_rb,
@@ -386,11 +414,13 @@ size_t ls_encode_png(const uint8_t *pixels, size_t stride, uint32_t width, uint3
     for (int i = 0; i < NSYM; i++) freq[i] = 1;   /* every symbol gets a code: unsampled rows use them too */
     sink counter = {tab, freq};
     uint32_t every = height >= 8 * SAMPLE_EVERY ? SAMPLE_EVERY : 1;
+    bitw none = {NULL, 0, 0};
     for (uint32_t y = 0; y < height; y += every) {
-        const uint8_t *prev = y ? pixels + (y - 1) * stride : zero_row;
+        const uint8_t *cur = pixels + y * stride, *prev = y ? cur - stride : zero_row;
+        span sp = filtered_span(row_span(cur, n, simd), y ? row_span(prev, n, simd) : (span){0, 0}, n);
         rle st = {0, 0};
-        uint8_t *row = best_row(pixels + y * stride, prev, n, rows, 0, simd);
-        tokens_count(&counter, &st, row, n + 1);
+        int f = best_filter(cur, prev, sp, rows, 0, simd);
+        row_tokens(&counter, &none, &st, f, rows[f] + 1, sp, n, 1);
         send_run(&counter, NULL, 1, &st);
     }
     build_tables(tab, freq, simd);
@@ -412,14 +442,21 @@ size_t ls_encode_png(const uint8_t *pixels, size_t stride, uint32_t width, uint3
     sink emitter = {tab, NULL};
     rle st = {0, 0};
     uint32_t adler = 1;
+    span prev_span = {0, 0};
     for (uint32_t y = 0; y < height; y++) {
         size_t used = (size_t)(w.out - o.p);
         if (!reserve(&o, used, n + n / 2 + (st.run / 258 + 2) * 3 + 64)) goto fail;
         w.out = o.p + used;
-        const uint8_t *prev = y ? pixels + (y - 1) * stride : zero_row;
-        uint8_t *row = best_row(pixels + y * stride, prev, n, rows, swap_rb, simd);
-        adler = ls_adler32(adler, row, n + 1, simd);
-        tokens_emit(&emitter, &w, &st, row, n + 1);
+        const uint8_t *cur = pixels + y * stride, *prev = y ? cur - stride : zero_row;
+        span cur_span = row_span(cur, n, simd), sp = filtered_span(cur_span, prev_span, n);
+        prev_span = cur_span;
+        int f = best_filter(cur, prev, sp, rows, swap_rb, simd);
+        uint8_t fb = (uint8_t)f;
+        adler = ls_adler32(adler, &fb, 1, simd);
+        adler = ls_adler32_zeros(adler, sp.lo);
+        adler = ls_adler32(adler, rows[f] + 1 + sp.lo, sp.hi - sp.lo, simd);
+        adler = ls_adler32_zeros(adler, n - sp.hi);
+        row_tokens(&emitter, &w, &st, f, rows[f] + 1, sp, n, 0);
     }
     size_t used = (size_t)(w.out - o.p);
     if (!reserve(&o, used, (st.run / 258 + 2) * 3 + 64)) goto fail;
