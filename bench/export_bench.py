@@ -153,8 +153,9 @@ def run_stages(session: str, out: str, sample: int) -> dict:
     times = {k: np.zeros(4) for k in paths}   # render, encode, write seconds; bytes
     Path(out).mkdir(parents=True, exist_ok=True)
     ext = native.ext
-    for i in frames:
-        for name, (kernel, encoder, _) in paths.items():
+    for n_done, i in enumerate(frames):
+        order = list(paths.items())
+        for name, (kernel, encoder, _) in order if n_done % 2 else order[::-1]:   # neither always goes first
             native.ext = kernel
             t0 = time.perf_counter()
             render_row(p.atlas, p.session.render, p.plan.resolved[p.plan.sprite[i]].sprite, p.plan.pose[i], buf,

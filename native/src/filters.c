@@ -66,59 +66,39 @@ LS_AVX2 static inline __m256i paeth_avx2(__m256i a, __m256i b, __m256i c) {
     return _mm256_blendv_epi8(pred, a, take_a);
 }
 
+/* The five filters of the 32 bytes at j; costs added to acc (of the bytes `keep` selects, if masked). */
+LS_AVX2 static inline __attribute__((always_inline)) void filter_vec(const uint8_t *cur, const uint8_t *prev,
+                                                                     size_t j, uint8_t *const out[5], __m256i keep,
+                                                                     const int masked, __m256i acc[5]) {
+    __m256i x = _mm256_loadu_si256((const __m256i *)(cur + j));
+    __m256i a = _mm256_loadu_si256((const __m256i *)(cur + j - 4));
+    __m256i b = _mm256_loadu_si256((const __m256i *)(prev + j));
+    __m256i c = _mm256_loadu_si256((const __m256i *)(prev + j - 4));
+    __m256i avg = _mm256_sub_epi8(_mm256_avg_epu8(a, b), _mm256_and_si256(_mm256_xor_si256(a, b), _mm256_set1_epi8(1)));
+    __m256i f[5] = {x, _mm256_sub_epi8(x, a), _mm256_sub_epi8(x, b), _mm256_sub_epi8(x, avg),
+                    _mm256_sub_epi8(x, paeth_avx2(a, b, c))};
+    for (int k = 0; k < 5; k++) {
+        _mm256_storeu_si256((__m256i *)(out[k] + j), f[k]);
+        acc[k] = _mm256_add_epi64(acc[k], cost_of(masked ? _mm256_and_si256(f[k], keep) : f[k]));
+    }
+}
+
 LS_AVX2 static void filter_row_avx2(const uint8_t *cur, const uint8_t *prev, size_t n, uint8_t *const out[5],
                                     uint64_t cost[5]) {
+    static const uint8_t tail[64] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255,
+                                     255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+                                     255, 255, 255, 255, 255, 255, 255, 255};
     size_t head = n < 4 ? n : 4;
     filter_bytes(cur, prev, 0, head, out, cost);
-    __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0, c4 = c0;
-    const __m256i one = _mm256_set1_epi8(1);
+    __m256i acc[5] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                      _mm256_setzero_si256(), _mm256_setzero_si256()};
     size_t i = head;
-    for (; i + 32 <= n; i += 32) {
-        __m256i x = _mm256_loadu_si256((const __m256i *)(cur + i));
-        __m256i a = _mm256_loadu_si256((const __m256i *)(cur + i - 4));
-        __m256i b = _mm256_loadu_si256((const __m256i *)(prev + i));
-        __m256i c = _mm256_loadu_si256((const __m256i *)(prev + i - 4));
-        __m256i avg = _mm256_sub_epi8(_mm256_avg_epu8(a, b), _mm256_and_si256(_mm256_xor_si256(a, b), one));
-        __m256i f1 = _mm256_sub_epi8(x, a), f2 = _mm256_sub_epi8(x, b), f3 = _mm256_sub_epi8(x, avg);
-        __m256i f4 = _mm256_sub_epi8(x, paeth_avx2(a, b, c));
-        _mm256_storeu_si256((__m256i *)(out[0] + i), x);
-        _mm256_storeu_si256((__m256i *)(out[1] + i), f1);
-        _mm256_storeu_si256((__m256i *)(out[2] + i), f2);
-        _mm256_storeu_si256((__m256i *)(out[3] + i), f3);
-        _mm256_storeu_si256((__m256i *)(out[4] + i), f4);
-        c0 = _mm256_add_epi64(c0, cost_of(x));
-        c1 = _mm256_add_epi64(c1, cost_of(f1));
-        c2 = _mm256_add_epi64(c2, cost_of(f2));
-        c3 = _mm256_add_epi64(c3, cost_of(f3));
-        c4 = _mm256_add_epi64(c4, cost_of(f4));
-    }
+    for (; i + 32 <= n; i += 32) filter_vec(cur, prev, i, out, acc[0], 0, acc);
     if (i < n && n >= 36) {   /* the last bytes: one vector ending at n, costs counted from i only */
-        static const uint8_t tail[64] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                         0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-                                         255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-                                         255, 255, 255, 255, 255, 255, 255};
-        __m256i keep = _mm256_loadu_si256((const __m256i *)(tail + (n - i)));
-        size_t j = n - 32;
-        __m256i x = _mm256_loadu_si256((const __m256i *)(cur + j));
-        __m256i a = _mm256_loadu_si256((const __m256i *)(cur + j - 4));
-        __m256i b = _mm256_loadu_si256((const __m256i *)(prev + j));
-        __m256i c = _mm256_loadu_si256((const __m256i *)(prev + j - 4));
-        __m256i avg = _mm256_sub_epi8(_mm256_avg_epu8(a, b), _mm256_and_si256(_mm256_xor_si256(a, b), one));
-        __m256i f1 = _mm256_sub_epi8(x, a), f2 = _mm256_sub_epi8(x, b), f3 = _mm256_sub_epi8(x, avg);
-        __m256i f4 = _mm256_sub_epi8(x, paeth_avx2(a, b, c));
-        _mm256_storeu_si256((__m256i *)(out[0] + j), x);
-        _mm256_storeu_si256((__m256i *)(out[1] + j), f1);
-        _mm256_storeu_si256((__m256i *)(out[2] + j), f2);
-        _mm256_storeu_si256((__m256i *)(out[3] + j), f3);
-        _mm256_storeu_si256((__m256i *)(out[4] + j), f4);
-        c0 = _mm256_add_epi64(c0, cost_of(_mm256_and_si256(x, keep)));
-        c1 = _mm256_add_epi64(c1, cost_of(_mm256_and_si256(f1, keep)));
-        c2 = _mm256_add_epi64(c2, cost_of(_mm256_and_si256(f2, keep)));
-        c3 = _mm256_add_epi64(c3, cost_of(_mm256_and_si256(f3, keep)));
-        c4 = _mm256_add_epi64(c4, cost_of(_mm256_and_si256(f4, keep)));
+        filter_vec(cur, prev, n - 32, out, _mm256_loadu_si256((const __m256i *)(tail + (n - i))), 1, acc);
         i = n;
     }
-    __m256i acc[5] = {c0, c1, c2, c3, c4};
     for (int k = 0; k < 5; k++) {
         uint64_t lanes[4];
         _mm256_storeu_si256((__m256i *)lanes, acc[k]);
