@@ -426,7 +426,8 @@ size_t ls_encode_png(const uint8_t *pixels, size_t stride, uint32_t width, uint3
     build_tables(tab, freq, simd);
 
     /* 2. signature, IHDR, then the IDAT chunk: zlib header, one dynamic block, Adler-32 */
-    if (!reserve(&o, 0, 256 + 2 * n)) goto fail;
+    /* room for a frame of photo texture at once (pages never touched cost nothing): no regrowth copies */
+    if (!reserve(&o, 0, 256 + 2 * n + n / 2 * height)) goto fail;
     static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     memcpy(o.p, signature, 8);
     uint8_t ihdr[13];
