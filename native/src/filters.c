@@ -107,8 +107,17 @@ LS_AVX2 static void filter_row_avx2(const uint8_t *cur, const uint8_t *prev, siz
     filter_bytes(cur, prev, i, n, out, cost);
 }
 
+LS_AVX2 static inline int zero4(const uint8_t *p) {   /* 128 bytes at p all zero */
+    __m256i v = _mm256_or_si256(_mm256_or_si256(_mm256_loadu_si256((const __m256i *)p),
+                                                _mm256_loadu_si256((const __m256i *)(p + 32))),
+                                _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(p + 64)),
+                                                _mm256_loadu_si256((const __m256i *)(p + 96))));
+    return _mm256_testz_si256(v, v);
+}
+
 LS_AVX2 static size_t zero_blocks_from_left(const uint8_t *r, size_t n) {
     size_t a = 0;
+    while (a + 128 <= n && zero4(r + a)) a += 128;
     while (a + 32 <= n) {
         __m256i v = _mm256_loadu_si256((const __m256i *)(r + a));
         if (!_mm256_testz_si256(v, v)) break;
@@ -120,6 +129,7 @@ LS_AVX2 static size_t zero_blocks_from_left(const uint8_t *r, size_t n) {
 /* bytes of whole zero blocks at the end, not reaching below `floor` */
 LS_AVX2 static size_t zero_blocks_from_right(const uint8_t *r, size_t n, size_t floor) {
     size_t b = n;
+    while (b >= floor + 128 && zero4(r + b - 128)) b -= 128;
     while (b >= floor + 32) {
         __m256i v = _mm256_loadu_si256((const __m256i *)(r + b - 32));
         if (!_mm256_testz_si256(v, v)) break;
