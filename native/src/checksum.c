@@ -7,19 +7,32 @@
 #include <immintrin.h>
 #endif
 
-static uint32_t crc_table[256];
+static uint32_t crc_table[8][256];   /* [k][b]: byte b followed by k zero bytes ("slicing by 8") */
 
 void ls_crc_init(void) {
     for (uint32_t n = 0; n < 256; n++) {
         uint32_t c = n;
         for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        crc_table[n] = c;
+        crc_table[0][n] = c;
     }
+    for (int k = 1; k < 8; k++)
+        for (int n = 0; n < 256; n++) crc_table[k][n] = (crc_table[k - 1][n] >> 8) ^ crc_table[0][crc_table[k - 1][n] & 0xff];
 }
 
 /* c is the running (inverted) register */
 static uint32_t crc_bytes(uint32_t c, const uint8_t *p, size_t n) {
-    while (n--) c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; n >= 8; n -= 8, p += 8) {
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + 4, 4);
+        lo ^= c;
+        c = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^ crc_table[5][(lo >> 16) & 0xff] ^
+            crc_table[4][lo >> 24] ^ crc_table[3][hi & 0xff] ^ crc_table[2][(hi >> 8) & 0xff] ^
+            crc_table[1][(hi >> 16) & 0xff] ^ crc_table[0][hi >> 24];
+    }
+#endif
+    while (n--) c = crc_table[0][(c ^ *p++) & 0xff] ^ (c >> 8);
     return c;
 }
 

@@ -11,27 +11,76 @@
 
 static inline uint32_t absb(uint8_t v) { return v < 128 ? v : 256u - v; }
 
-static inline uint8_t paeth(int a, int b, int c) {
+static inline uint8_t paeth(int a, int b, int c) {   /* written to compile without branches */
     int pa = b > c ? b - c : c - b, pb = a > c ? a - c : c - a;
     int pc = a + b - 2 * c;
     pc = pc < 0 ? -pc : pc;
-    return (uint8_t)(pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+    int bc = pb <= pc ? b : c;
+    return (uint8_t)(pa <= pb && pa <= pc ? a : bc);
+}
+
+static inline void filter_byte(int a, int b, int c, int x, size_t i, uint8_t *const out[5], uint64_t cost[5]) {
+    uint8_t f0 = (uint8_t)x, f1 = (uint8_t)(x - a), f2 = (uint8_t)(x - b);
+    uint8_t f3 = (uint8_t)(x - ((a + b) >> 1)), f4 = (uint8_t)(x - paeth(a, b, c));
+    out[0][i] = f0; out[1][i] = f1; out[2][i] = f2; out[3][i] = f3; out[4][i] = f4;
+    cost[0] += absb(f0); cost[1] += absb(f1); cost[2] += absb(f2); cost[3] += absb(f3); cost[4] += absb(f4);
 }
 
 static void filter_bytes(const uint8_t *cur, const uint8_t *prev, size_t from, size_t to,
                          uint8_t *const out[5], uint64_t cost[5]) {
-    for (size_t i = from; i < to; i++) {
-        int a = i >= 4 ? cur[i - 4] : 0, b = prev[i], c = i >= 4 ? prev[i - 4] : 0, x = cur[i];
-        uint8_t f0 = (uint8_t)x, f1 = (uint8_t)(x - a), f2 = (uint8_t)(x - b);
-        uint8_t f3 = (uint8_t)(x - ((a + b) >> 1)), f4 = (uint8_t)(x - paeth(a, b, c));
-        out[0][i] = f0; out[1][i] = f1; out[2][i] = f2; out[3][i] = f3; out[4][i] = f4;
-        cost[0] += absb(f0); cost[1] += absb(f1); cost[2] += absb(f2); cost[3] += absb(f3); cost[4] += absb(f4);
+    size_t i = from;
+    for (; i < to && i < 4; i++) filter_byte(0, prev[i], 0, cur[i], i, out, cost);   /* no pixel to the left */
+    uint8_t *o0 = out[0], *o1 = out[1], *o2 = out[2], *o3 = out[3], *o4 = out[4];
+    uint64_t c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0;
+    for (; i < to; i++) {
+        int a = cur[i - 4], b = prev[i], c = prev[i - 4], x = cur[i];
+        uint8_t f1 = (uint8_t)(x - a), f2 = (uint8_t)(x - b), f3 = (uint8_t)(x - ((a + b) >> 1));
+        uint8_t f4 = (uint8_t)(x - paeth(a, b, c));
+        o0[i] = (uint8_t)x; o1[i] = f1; o2[i] = f2; o3[i] = f3; o4[i] = f4;
+        c0 += absb((uint8_t)x); c1 += absb(f1); c2 += absb(f2); c3 += absb(f3); c4 += absb(f4);
     }
+    cost[0] += c0; cost[1] += c1; cost[2] += c2; cost[3] += c3; cost[4] += c4;
+}
+
+/* The portable path in 16-byte vectors of the compiler (GCC/Clang vector extensions: SSE2 on any
+   x86-64, NEON on ARM), the same arithmetic as the AVX2 path below. */
+typedef uint8_t v16 __attribute__((vector_size(16)));
+typedef uint16_t v16w __attribute__((vector_size(32)));
+
+static inline v16 vload(const uint8_t *p) { v16 v; memcpy(&v, p, 16); return v; }
+static inline v16 vsel(v16 m, v16 x, v16 y) { return (x & m) | (y & ~m); }
+static inline v16 vmax(v16 x, v16 y) { return vsel((v16)(x > y), x, y); }
+static inline v16 vmin(v16 x, v16 y) { return vsel((v16)(x < y), x, y); }
+static inline v16 vabsdiff(v16 x, v16 y) { return vmax(x, y) - vmin(x, y); }
+
+static inline v16 vpaeth(v16 a, v16 b, v16 c) {
+    v16 pa = vabsdiff(b, c), pb = vabsdiff(a, c);
+    v16 same = ~((v16)(b >= c) ^ (v16)(a >= c));
+    v16 sum = pa + pb;
+    sum |= (v16)(sum < pa);   /* saturate at 255 */
+    v16 pc = vsel(same, sum, vabsdiff(pa, pb));
+    v16 take_a = (v16)(pa <= pb) & (v16)(pa <= pc);
+    return vsel(take_a, a, vsel((v16)(pb <= pc), b, c));
 }
 
 static void filter_row_portable(const uint8_t *cur, const uint8_t *prev, size_t n, uint8_t *const out[5],
                                 uint64_t cost[5]) {
-    filter_bytes(cur, prev, 0, n, out, cost);
+    size_t head = n < 4 ? n : 4, i = head;
+    filter_bytes(cur, prev, 0, head, out, cost);
+    while (i + 16 <= n) {
+        v16w acc[5] = {{0}, {0}, {0}, {0}, {0}};   /* 16-bit sums: at most 255 vectors before they could wrap */
+        for (int k = 0; k < 255 && i + 16 <= n; k++, i += 16) {
+            v16 x = vload(cur + i), a = vload(cur + i - 4), b = vload(prev + i), c = vload(prev + i - 4);
+            v16 f[5] = {x, x - a, x - b, x - ((a & b) + ((a ^ b) >> 1)), x - vpaeth(a, b, c)};
+            for (int j = 0; j < 5; j++) {
+                memcpy(out[j] + i, &f[j], 16);
+                acc[j] += __builtin_convertvector(vmin(f[j], -f[j]), v16w);   /* |byte| read as signed */
+            }
+        }
+        for (int j = 0; j < 5; j++)
+            for (int l = 0; l < 16; l++) cost[j] += acc[j][l];
+    }
+    filter_bytes(cur, prev, i, n, out, cost);
 }
 
 static void swap_rb_portable(uint8_t *row, size_t n) {

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(__x86_64__) || defined(__i386__)
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(LS_PORTABLE_ONLY)   /* -DLS_PORTABLE_ONLY: the non-x86 build */
 #define LS_X86 1
 #define LS_AVX2 __attribute__((target("avx2,bmi,bmi2,pclmul,sse4.1")))
 #else
