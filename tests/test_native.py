@@ -6,8 +6,10 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import sysconfig
 import zlib
 from pathlib import Path
 
@@ -190,6 +192,17 @@ def test_s12_reexport_after_an_encoder_change_renders_every_frame_again(tmp_path
     for i in (0, 5, 11):
         img = cv2.imread(str(fg_dir(out) / f"{i:08d}.png"), cv2.IMREAD_UNCHANGED)
         assert np.array_equal(img, open_project(session).render_frame(i))
+
+
+@pytest.mark.skipif(not shutil.which("cc"), reason="no C compiler")
+def test_native_sources_build_without_x86(tmp_path):
+    """The variant a non-x86 machine compiles (portable code only) builds without warnings."""
+    include = sysconfig.get_paths()["include"]
+    for src in (ROOT / "native" / "src").glob("*.c"):
+        res = subprocess.run(["cc", "-std=c11", "-O1", "-Wall", "-Werror", "-DLS_PORTABLE_ONLY",
+                              f"-I{include}", "-c", str(src), "-o", str(tmp_path / (src.stem + ".o"))],
+                             capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
 
 
 def test_native_is_built_by_the_bootstrap():

@@ -150,7 +150,9 @@ void ls_warp_unpremultiply(const uint16_t *src, size_t src_stride, int src_w, in
                            size_t dst_stride, int dst_w, int dst_h, const double m[6], int simd) {
     crop s = {src, src_stride, src_w, src_h};
     float m0 = (float)m[0], m3 = (float)m[3];
+#if LS_X86
     ptrdiff_t ahead = ((ptrdiff_t)lrint(2 * m[4]) * (ptrdiff_t)src_stride + (ptrdiff_t)lrint(2 * m[1]) * 4) * 2;
+#endif
     for (int y = 0; y < dst_h; y++) {
         float bx = (float)(m[1] * y + m[2]), by = (float)(m[4] * y + m[5]);
         uint8_t *o = dst + (size_t)y * dst_stride;
