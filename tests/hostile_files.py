@@ -76,5 +76,6 @@ WAV_DAMAGE = {"wav MPEG (0x55)": lambda p: wav_tagged(p, 0x55),
 
 def project_lines_only(stderr: str) -> list[str]:
     """Lines on stderr that are not the project's own (warnings, notes, the one error sentence)."""
-    ours = ("error: ", "warning: ", "note: ", "main.py: error: ", "interrupted (SIGINT)", "terminated (SIGTERM)")
+    ours = ("error: ", "warning: ", "note: ", "main.py: error: ", "internal error: ", "interrupted (SIGINT)",
+            "terminated (SIGTERM)")
     return [ln for ln in stderr.splitlines() if ln.strip() and not ln.startswith(ours)]

@@ -44,6 +44,14 @@ def test_s12_a_lone_surrogate_from_a_caller_is_exit_2_too(capsys):
     assert "--text" in err and "\\ud800" in err and "internal error" not in err
 
 
+def test_s12_a_text_longer_than_the_dictionary_takes_is_read_in_pieces(tmp_path, capsys):
+    """SudachiPy refuses more than 49,149 bytes at once; an hour of Japanese is longer than that."""
+    from studio.cli import main
+    wav = write_wav(tmp_path / "a.wav", 1000, tone_spans=[(100, 400), (500, 900)])
+    assert main(["align", str(wav), "--text", "x" * 50_000 + "。", "--out", str(tmp_path / "m.json")]) == 0, \
+        capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------- native libraries
 @pytest.fixture(scope="module")
 def damaged(tmp_path_factory):
