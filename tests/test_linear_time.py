@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from helpers import ROOT, make_atlas, make_session, write_json
 
-from contracts.coverage import any_cover, latest_cover
 from contracts.timelines import parse_expression, parse_mouth
 
 MOUTH_FILES = ["mouth_close.png", "mouth_a.png", "mouth_i.png", "mouth_u.png", "mouth_e.png", "mouth_o.png"]
@@ -28,6 +27,7 @@ def painted(a, b, n):
 
 @pytest.mark.parametrize("overlapping", [False, True])
 def test_s4_s5_latest_cover_is_painting_in_file_order(overlapping):
+    from contracts.coverage import any_cover, latest_cover
     rng = random.Random(7)
     for _ in range(300):
         n = rng.randrange(1, 60)
