@@ -1,5 +1,7 @@
-"""The long hostile-input run (SPEC §12): thousands of mutated inputs through validate, score and
-export, with counts per command, exit code and mutation class. The fast part runs in ./test
+"""The long hostile-input run (SPEC §12): thousands of mutated inputs (timelines, sessions, atlases,
+damaged sprites and WAVs, odd paths, command-line text that is not text) through validate, score,
+export and align, with counts per command, exit code and mutation class; stderr is checked down to
+descriptor 2 (only the project's lines). The fast part runs in ./test
 (tests/test_fuzz.py); the README quotes this script's counts.
 
     .venv/bin/python scripts/fuzz.py --cases 3000 [--seed 1] [--show 20]
