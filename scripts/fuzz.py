@@ -48,7 +48,7 @@ def main() -> int:
             if (k + 1) % 250 == 0:
                 print(f"{k + 1} cases, {len(tally.failures)} failures, {time.perf_counter() - t0:.0f} s", flush=True)
     print(f"\n{tally.cases} cases in {time.perf_counter() - t0:.0f} s; slowest command {tally.slowest:.2f} s")
-    for cmd in ("validate", "score", "export"):
+    for cmd in ("validate", "score", "export", "align"):
         codes = {code: c for (c_, code), c in sorted(tally.runs.items()) if c_ == cmd}
         print(f"  {cmd:<9} runs {sum(codes.values()):>5}: " + ", ".join(f"exit {k}: {v}" for k, v in codes.items()))
     print(f"  mutation classes: {len(tally.classes)}")
