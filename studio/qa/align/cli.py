@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from contracts.audio import AudioSource, wav_info
-from contracts.errors import ContractError, OutputError, os_reason
+from contracts.errors import ContractError, OutputError, plain, write_reason
 from contracts.jsonfile import read_bytes
 from contracts.policy import load_policy
 from contracts.atomic import write_atomic
@@ -73,11 +73,9 @@ def run_align(args, say) -> int:
     out_abs = Path(os.path.abspath(out))
     doc = result.timeline(os.path.relpath(os.path.abspath(audio_path), out_abs.parent))
     try:
-        if out_abs.is_dir():
-            raise OutputError(out_abs, "it is a folder")
-        write_atomic(out_abs, json.dumps(doc, indent=1) + "\n")
+        write_atomic(out_abs, json.dumps(doc, indent=1) + "\n")   # refuses folders and devices
     except OSError as exc:
-        raise OutputError(out_abs, os_reason(exc)) from None
+        raise OutputError(out_abs, write_reason(exc, out_abs.parent)) from None
     sync = score(source, result.shapes, step, audio_ms, load_policy())
     summary = {"out": str(out_abs), "audio": str(audio_path), "lang": lang, "step_ms": step,
                "events": len(doc["frames"]), **result.summary(), "notes": result.notes, "units": result.units,
@@ -87,7 +85,7 @@ def run_align(args, say) -> int:
         return 0
     per = ", ".join(f"{k} {v}" for k, v in summary["frames_per_shape"].items())
     say(f"aligned ({'with text' if result.mode == 'text' else 'audio only'}, {lang}): {summary['frames']} frames "
-        f"at {step:g} ms in {summary['events']} events -> {out_abs}")
+        f"at {plain(step)} ms in {summary['events']} events -> {out_abs}")
     say(f"  frames per shape: {per}")
     say(f"  speech {summary['speech_ms'] / 1000:.2f} s, silence {summary['silence_ms'] / 1000:.2f} s")
     off = sync.offset_ms

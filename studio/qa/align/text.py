@@ -72,11 +72,25 @@ def _sudachi():
     return Dictionary(dict="core").tokenizer()
 
 
+SUDACHI_CHARS = 12_000   # SudachiPy refuses input over 49,149 bytes: 12,000 characters of up to 4 bytes
+
+
+def _pieces(text: str, size: int = SUDACHI_CHARS):
+    """`text` in pieces Sudachi accepts, cut after punctuation or space where there is one (an hour of
+    speech is longer than one tokenizer call may be)."""
+    while len(text) > size:
+        cut = max(text.rfind(c, 0, size) for c in _PUNCT) + 1
+        cut = cut if cut > size // 2 else size
+        yield text[:cut]
+        text = text[cut:]
+    yield text
+
+
 def ja_words(text: str) -> list[tuple[str, str] | None]:
     """(surface, katakana as spoken) per word, None for punctuation: dictionary readings for kanji,
     particles は/へ as wa/e."""
     out: list[tuple[str, str] | None] = []
-    for m in _sudachi().tokenize(text):
+    for m in (m for piece in _pieces(text) for m in _sudachi().tokenize(piece)):
         surface = m.surface()
         if all(c in _PUNCT for c in surface):
             out.append(None)
