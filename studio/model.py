@@ -170,18 +170,18 @@ class StudioModel:
 
     def apply_generated(self, result, t0_ms: float | None = None, t1_ms: float | None = None) -> None:
         """Put a generated track (or its part in [t0, t1)) into the mouth lane as one undoable edit."""
-        step = result.step_ms
-        n = len(result.shapes)
-        f0 = 0 if t0_ms is None else max(0, int(round(t0_ms / step)))
-        f1 = n if t1_ms is None else min(n, int(round(t1_ms / step)))
-        runs = [(i * step, (i + 1) * step, int(result.shapes[i])) for i in range(f0, f1)]
-        where = "the whole session" if t0_ms is None else f"{_ms(f0 * step)}–{_ms(f1 * step)} ms"
-        how = "with text" if result.mode == "text" else "from the audio"
-        name = f"generate mouth track {how} over {where}"
-        with self.editor.transaction(name):
-            self.editor.paint_mouth_runs(runs, name)
-            if result.mode == "text" and isinstance(self.editor.docs["mouth"], dict):
-                self.editor.set_key("mouth", "units", result.units, name)   # the words lane shows them
+        _paint_generated(self.editor, result, t0_ms, t1_ms)
+
+    def prepare_generated(self, result, t0_ms: float | None = None, t1_ms: float | None = None):
+        """The same edit computed on a fork of the editor (safe on a worker thread: an hour is 90,000
+        events); `adopt_generated` takes it over on the interface thread in one cheap step."""
+        fork = self.editor.fork()
+        _paint_generated(fork, result, t0_ms, t1_ms)
+        return fork
+
+    def adopt_generated(self, fork, result, t0_ms=None, t1_ms=None) -> None:
+        if not self.editor.adopt(fork):              # edited meanwhile: computed again, here
+            self.apply_generated(result, t0_ms, t1_ms)
 
     # ---------------------------------------------------------------- edits
     def _on_edit(self, kinds: set) -> None:
@@ -348,6 +348,21 @@ class StudioModel:
             return before[-1] if before else None
         later = [p for p in spans if p[0] > t + 1e-6]
         return later[0] if later else None
+
+
+def _paint_generated(editor, result, t0_ms, t1_ms) -> None:
+    step = result.step_ms
+    n = len(result.shapes)
+    f0 = 0 if t0_ms is None else max(0, int(round(t0_ms / step)))
+    f1 = n if t1_ms is None else min(n, int(round(t1_ms / step)))
+    runs = [(i * step, (i + 1) * step, int(result.shapes[i])) for i in range(f0, f1)]
+    where = "the whole session" if t0_ms is None else f"{_ms(f0 * step)}–{_ms(f1 * step)} ms"
+    how = "with text" if result.mode == "text" else "from the audio"
+    name = f"generate mouth track {how} over {where}"
+    with editor.transaction(name):
+        editor.paint_mouth_runs(runs, name)
+        if result.mode == "text" and isinstance(editor.docs["mouth"], dict):
+            editor.set_key("mouth", "units", result.units, name)   # the words lane shows them
 
 
 def _ms(x: float):

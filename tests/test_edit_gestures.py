@@ -278,3 +278,21 @@ def test_s15_a_word_boundary_stays_a_frame_inside_its_neighbours():
     ed, wmod = words_editor()
     b = wmod.boundaries(wmod.words_of(ed), 640)[0]            # 80: between the opening pause and "ka"
     assert wmod.retime(ed, b, -500) == 40 and wmod.retime(ed, wmod.boundaries(wmod.words_of(ed), 640)[0], 5000) == 280
+
+
+def test_s15_a_long_command_computed_on_a_fork_is_taken_over_whole_or_not_at_all():
+    ed = editor_for(dense_doc(2500))
+    before = json.dumps(ed.docs["mouth"])
+    fork = ed.fork()
+    fork.paint_mouth(4000, 8000, 3, "paint")                # on another thread, in the studio
+    assert json.dumps(ed.docs["mouth"]) == before           # the original untouched meanwhile
+    heard = []
+    ed.changed.connect(heard.append)
+    assert ed.adopt(fork) and heard == [{"mouth"}] and ed.undo_name == "paint"
+    assert ed.docs["mouth"] is fork.docs["mouth"] and ed.tracks["mouth"] is fork.tracks["mouth"]
+    ed.undo()
+    assert json.dumps(ed.docs["mouth"]) == before
+    late = ed.fork()
+    late.paint_mouth(4000, 8000, 3, "paint")
+    ed.set_mouth([0], 5)                                    # an edit came first: the fork is stale
+    assert not ed.adopt(late) and ed.undo_name.startswith("set mouth")

@@ -65,11 +65,22 @@ class AlignFlows:
         self.w.align_panel.status.setText("cancelled: the mouth track is as it was")
 
     def _done(self, result, rng) -> None:
+        """The aligned track becomes one edit, computed on a worker thread against a fork of the editor
+        (an hour is 90,000 events) and taken over here in one step."""
+        w = self.w
+        t0, t1 = (rng[0] * 1000.0, rng[1] * 1000.0) if rng else (None, None)
+        w.align_panel.status.setText("putting the track in…")
+        job = Job(w.model.prepare_generated, result, t0, t1, parent=w)
+        self.job = job
+        job.finished.connect(lambda fork: job is self.job and self._adopt(fork, result, t0, t1))
+        job.failed.connect(lambda msg: job is self.job and self._failed(msg))
+        job.start()
+
+    def _adopt(self, fork, result, t0, t1) -> None:
         w = self.w
         self.job = None
         w.align_panel.set_busy(False)
-        t0, t1 = (rng[0] * 1000.0, rng[1] * 1000.0) if rng else (None, None)
-        if w.edits.run(w.model.apply_generated, result, t0, t1):
+        if w.edits.run(w.model.adopt_generated, fork, result, t0, t1):
             how = "with the text" if result.mode == "text" else "from the audio alone"
             w.align_panel.status.setText(f"mouth track generated {how}; Ctrl+Z undoes it" +
                                          ("".join(f"\n{n}" for n in result.notes)))
