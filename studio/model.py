@@ -6,6 +6,7 @@ session either succeeds completely or leaves everything as it was.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,7 @@ class StudioModel:
         self.project_changed.emit(project)
         self.frame_changed.emit(0)
         self.warnings_changed.emit(self.warnings())
+        settle_memory()
         return project
 
     def _on_history(self) -> None:
@@ -182,6 +184,7 @@ class StudioModel:
     def adopt_generated(self, fork, result, t0_ms=None, t1_ms=None) -> None:
         if not self.editor.adopt(fork):              # edited meanwhile: computed again, here
             self.apply_generated(result, t0_ms, t1_ms)
+        settle_memory()
 
     # ---------------------------------------------------------------- edits
     def _on_edit(self, kinds: set) -> None:
@@ -226,6 +229,7 @@ class StudioModel:
         """The files now hold `req`'s documents."""
         self._saved_docs = {**self._saved_docs, **req.docs}
         self._mark_saved(req.marker)
+        settle_memory()
 
     def saved_as(self, req: SaveAsRequest, out: SavedAs) -> None:
         """Save As wrote everything to a new place: the open session now lives there, with its undo
@@ -348,6 +352,14 @@ class StudioModel:
             return before[-1] if before else None
         later = [p for p in spans if p[0] > t + 1e-6]
         return later[0] if later else None
+
+
+def settle_memory() -> None:
+    """Leave what is alive now (an hour's documents are millions of objects) out of the garbage
+    collector's full passes: each pass walks every object and holds the interpreter for a fifth of a
+    second at that size — the interface's longest stall. The documents are trees without cycles, so
+    what is replaced later is still freed, by reference counting."""
+    gc.freeze()
 
 
 def _paint_generated(editor, result, t0_ms, t1_ms) -> None:
