@@ -87,7 +87,7 @@ def test_rate_change_slows_media_time(window, qtbot):
     pos = window.playback.engine.position_seconds()
     rate = pos / (time.monotonic() - t0)
     window.playback.pause()
-    assert 0.3 < rate < 0.62
+    assert 0.25 < rate < 0.75            # half speed (1x would be ~1.0); wide: a busy machine starts late
 
 
 def test_playing_to_the_end_stops(window, qtbot):

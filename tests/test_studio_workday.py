@@ -163,7 +163,8 @@ def test_defect_8_looping_is_not_reported_as_drift(window, qtbot, demo):
     qtbot.wait(1500)                                         # several loops of 0.4 s
     window.playback.pause()
     s = window.playback.drift.history[-1]
-    assert s["max_ms"] < 60 and s["dropped"] <= 3, s
+    # a loop counted as drift would show its 400 ms jump back; a busy machine may add a few late frames
+    assert s["max_ms"] < 150 and s["dropped"] <= 10, s
 
 
 def test_defect_9_recovered_edits_mark_the_title_unsaved(qtbot, tmp_path, demo, monkeypatch):
