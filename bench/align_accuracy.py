@@ -1,136 +1,138 @@
-"""Accuracy of the viseme aligner (SPEC §13) on speech it was not trained on; writes docs/align_accuracy.md.
-
-Evaluation speech: real sentences (never the random training texts of scripts/train_aligner.py),
-spoken by espeak-ng voice variants not used in training, at three speaking rates, with espeak-ng's
-phoneme timing as exact ground truth; English also by Festival voices (a diphone and an HTS voice,
-another synthesis method entirely) when Festival is installed. Japanese is aligned from the
-kanji-kana text (the reading step is part of the test); espeak-ng speaks its kana reading.
+"""Accuracy of the viseme aligner (SPEC §13) per voice, on voices it was built on and on voices held
+out from everything it was trained or tuned on (bench/voiceset.py has the protocol); writes
+docs/align_accuracy.md.
 
 Per 40 ms frame, the target is that of the phoneme covering the largest share of the frame
-(phones.py); frames whose target is "any shape" are not scored. Reported: open/closed agreement
+(phones.py); frames whose target is "any shape" are not scored. Reported per voice: open/closed
 and 6-shape agreement over scored frames, and shape agreement over vowel frames only, audio only
-and with text; the sync score of each generated track (offset, verdict); and the time to align
-10 minutes of audio.
+and with text; the worst held-out voice of each language is named. `--baseline DIR` also scores the
+models in DIR (e.g. the previous ones) in the same run, for the "at most 3 points lost" rule.
 
-    .venv/bin/python bench/align_accuracy.py [--rates 140 175 210] [--no-festival] [--no-doc]
+    .venv/bin/python bench/align_accuracy.py [--baseline DIR] [--no-doc] [--quick]
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
+import voiceset  # noqa: E402
 from contracts.audio import AudioSource  # noqa: E402
-from contracts.policy import default_policy  # noqa: E402
-from espeak_phonemes import speak  # noqa: E402
-import festival_phonemes  # noqa: E402
+from studio.qa.align import model as align_model  # noqa: E402
 from studio.qa.align.aligner import align  # noqa: E402
 from studio.qa.align.phones import accuracy, espeak_targets, frame_targets  # noqa: E402
-from studio.qa.sync import score  # noqa: E402
 
-TEST_VOICES = {"ja": ["ja+m2", "ja+f2", "ja+m4", "ja+f4"], "en": ["en-us+m2", "en-us+f2", "en+m4", "en-us+f4"]}
 STEP = 40.0
-
-JA = [  # (what the aligner is given, what espeak-ng speaks: the kana reading)
-    ("今日は良い天気ですね。", "きょうわ いい てんき ですね。"),
-    ("明日も晴れるといいです。", "あしたも はれると いいです。"),
-    ("私の名前はあいです。よろしくお願いします。", "わたしの なまえわ あいです。よろしく おねがい します。"),
-    ("このスタジオで口の動きと音を合わせます。", "この すたじおで くちの うごきと おとを あわせます。"),
-    ("おはようございます。今から会議を始めましょう。", "おはよう ございます。いまから かいぎを はじめましょう。"),
-    ("駅まで歩いて十分くらいです。", "えきまで あるいて じっぷん くらいです。"),
-    ("猫が窓のそばで眠っています。", "ねこが まどの そばで ねむって います。"),
-    ("新しいパンを買いに行きました。", "あたらしい ぱんを かいに いきました。"),
-    ("東京タワーに登ったことがありますか。", "とうきょうたわーに のぼった ことが ありますか。"),
-    ("ありがとうございました。また来てください。", "ありがとう ございました。また きて ください。"),
-    ("雨が降りそうなので傘を持っていきます。", "あめが ふりそうなので かさを もって いきます。"),
-    ("この本はとても面白かったです。", "この ほんわ とても おもしろかったです。"),
-    ("みんなで美味しいご飯を食べましょう。", "みんなで おいしい ごはんを たべましょう。"),
-    ("ピアノの練習は毎日一時間です。", "ぴあのの れんしゅうわ まいにち いちじかんです。"),
-    ("週末は山へ行って写真を撮りました。", "しゅうまつわ やまえ いって しゃしんを とりました。"),
-    ("すみません、もう一度言ってください。", "すみません、もう いちど いって ください。"),
-]
-EN = [
-    "Good morning. Today we check that the mouth follows the voice.",
-    "Please open the session, play it, and look for problems in the lanes.",
-    "The weather is lovely today, so we will walk to the park.",
-    "My brother bought a big blue boat last summer.",
-    "Could you tell me where the nearest station is?",
-    "We need more paper for the printer before the meeting.",
-    "She played the piano beautifully at the concert.",
-    "Thank you for waiting. Your order will be ready soon.",
-    "The cat sat on the warm mat by the window.",
-    "I would like a cup of coffee with milk, please.",
-    "Maybe we can meet again next week on Monday.",
-    "Every picture tells a story about the people in it.",
-    "Open the door slowly and look both ways.",
-    "Bright lights made the city shine at night.",
-    "Remember to bring your umbrella tomorrow.",
-    "How much does this book cost?",
-]
+GOALS = {("ja", "audio"): 0.60, ("ja", "text"): 0.85, ("en", "audio"): 0.65, ("en", "text"): 0.80}   # vowel frames
+OPEN_CLOSED_GOAL = 0.90
 
 
-def evaluate(lang: str, items, voices, rates, engine: str, tmp: Path) -> dict:
-    policy = default_policy()
-    acc = {"audio": [], "text": []}
-    offsets, verdicts = [], []
-    for k, item in enumerate(items):
-        given, spoken = item if isinstance(item, tuple) else (item, item)
-        for voice in voices:
-            for rate in rates:
-                if engine == "festival":
-                    got = festival_phonemes.speak(spoken, voice)
-                    if got is None:
-                        continue
-                    audio, sr, phonemes = got
-                else:
-                    audio, sr, phonemes = speak(spoken, voice, rate)
-                x = np.concatenate([np.zeros(int(0.3 * sr), np.int16), audio, np.zeros(int(0.3 * sr), np.int16)])
-                x = x.astype(np.float32) / 32768.0
-                phonemes = [(t + 300.0, p) for t, p in phonemes]
-                end_ms = len(x) * 1000.0 / sr
-                src = AudioSource.of(x, sr)
-                n = int(np.ceil(end_ms / STEP))
-                targets = frame_targets(espeak_targets(phonemes, end_ms, lang), n, STEP)
-                for mode, text in (("audio", None), ("text", given)):
-                    res = align(src, text, lang, STEP, end_ms)
-                    acc[mode].append((accuracy(res.shapes.tolist(), targets), len(targets)))
-                    if mode == "text":
-                        rep = score(src, res.shapes, STEP, end_ms, policy)
-                        offsets.append(rep.offset_ms if rep.offset_ms is not None else np.nan)
-                        verdicts.append(rep.verdict)
-                if engine == "festival":
-                    break          # festival voices have one rate
-    out = {}
-    for mode, rows in acc.items():
-        frames = sum(r["frames"] for r, _ in rows)
-        vf = sum(r["vowel_frames"] for r, _ in rows)
-        out[mode] = {k: sum(r[k] * r["frames"] for r, _ in rows) / max(1, frames) for k in ("open_closed", "shapes")}
-        out[mode]["vowel_shapes"] = sum(r["vowel_shapes"] * r["vowel_frames"] for r, _ in rows) / max(1, vf)
-        out[mode]["frames"] = frames
-    off = np.array(offsets, float)
-    out["sync"] = {"utterances": len(verdicts), "median_abs_offset_ms": float(np.nanmedian(np.abs(off))),
-                   "within_40ms": int(np.sum(np.abs(off) <= 40)), "pass_or_warn": sum(v in ("pass", "warn") for v in verdicts)}
+def pooled(rows: list[dict]) -> dict:
+    frames = sum(r["frames"] for r in rows)
+    vf = sum(r["vowel_frames"] for r in rows)
+    out = {k: sum(r[k] * r["frames"] for r in rows) / max(1, frames) for k in ("open_closed", "shapes")}
+    out["vowel_shapes"] = sum(r["vowel_shapes"] * r["vowel_frames"] for r in rows) / max(1, vf)
+    out.update(frames=frames, vowel_frames=vf)
     return out
 
 
-def speed(tmp: Path) -> dict:
-    """Seconds to align 10 minutes of audio, audio only and with text (repeated test sentences)."""
-    parts, texts = [], []
-    while sum(len(p) for p in parts) < 600 * 22050:
-        for given, spoken in JA:
-            a, sr, _ = speak(spoken, "ja", 175)
-            parts.append(np.concatenate([a, np.zeros(int(0.3 * sr), np.int16)]))
-            texts.append(given)
-    x = np.concatenate(parts)[: 600 * 22050].astype(np.float32) / 32768.0
-    src = AudioSource.of(x, 22050)
+def evaluate(lang: str, voice: str, sentences=None) -> dict:
+    acc = {"audio": [], "text": []}
+    for c in voiceset.clips(lang, voice, sentences):
+        src = AudioSource.of(c.audio, c.sr)
+        n = int(np.ceil(c.audio_ms / STEP))
+        targets = frame_targets(espeak_targets([tuple(p) for p in c.phonemes], c.audio_ms, lang), n, STEP)
+        for mode, text in (("audio", None), ("text", c.text)):
+            res = align(src, text, lang, STEP, c.audio_ms)
+            acc[mode].append(accuracy(res.shapes.tolist(), targets))
+    return {mode: pooled(rows) for mode, rows in acc.items()}
+
+
+def use_models(folder: Path | None) -> None:
+    align_model.MODEL_DIR = folder or (align_model.RESOURCES / "aligner")
+    align_model.model_for.cache_clear()
+
+
+def run(models: Path | None, quick: bool, langs=("ja", "en")) -> dict:
+    use_models(models)
+    out = {}
+    for lang in langs:
+        sentences = voiceset.SENTENCES[lang][:4] if quick else None
+        for group, table in (("built on", voiceset.BUILT_ON), ("held out", voiceset.HELD_OUT)):
+            for voice in table[lang]:
+                out[(lang, group, voice)] = evaluate(lang, voice, sentences)
+                print(f"  {lang} {group:8} {voice:40} " + " ".join(
+                    f"{m}: {r['open_closed']:.2f}/{r['shapes']:.2f}/{r['vowel_shapes']:.2f}"
+                    for m, r in out[(lang, group, voice)].items()), flush=True)
+    return out
+
+
+def pct(v: float) -> str:
+    return f"{100 * v:.1f}"
+
+
+def table(res: dict, base: dict | None) -> list[str]:
+    head = "| lang | voice | group | vowel frames | audio only: o/c · 6 · **vowel** | with text: o/c · 6 · **vowel** |"
+    if base:
+        head += " before (vowel: audio · text) |"
+    lines = [head, "|" + " --- |" * (head.count("|") - 1)]
+    for (lang, group, voice), r in res.items():
+        a, t = r["audio"], r["text"]
+        mark = lambda m, v: f"**{pct(v)}**" if group == "built on" or v >= GOALS[(lang, m)] else f"**{pct(v)} (miss)**"  # noqa: E731
+        row = (f"| {lang} | {voice} | {group} | {a['vowel_frames']} | {pct(a['open_closed'])} · {pct(a['shapes'])} · "
+               f"{mark('audio', a['vowel_shapes'])} | {pct(t['open_closed'])} · {pct(t['shapes'])} · "
+               f"{mark('text', t['vowel_shapes'])} |")
+        if base:
+            b = base[(lang, group, voice)]
+            row += f" {pct(b['audio']['vowel_shapes'])} · {pct(b['text']['vowel_shapes'])} |"
+        lines.append(row)
+    return lines
+
+
+def worst(res: dict) -> list[str]:
+    """The worst held-out voice per language and mode, against the SPEC §13 goals."""
+    out = []
+    for lang in sorted({k[0] for k in res}):
+        held = {v: r for (lg, g, v), r in res.items() if lg == lang and g == "held out"}
+        for mode in ("audio", "text"):
+            v, r = min(held.items(), key=lambda kv: kv[1][mode]["vowel_shapes"])
+            oc = min(x[mode]["open_closed"] for x in held.values())
+            goal = GOALS[(lang, mode)]
+            ok = r[mode]["vowel_shapes"] >= goal and oc >= OPEN_CLOSED_GOAL
+            out.append(f"- {lang}, {'audio only' if mode == 'audio' else 'with text'}: worst held-out voice "
+                       f"`{v}`, vowel frames {pct(r[mode]['vowel_shapes'])} % (goal {goal:.0%}); lowest "
+                       f"open/closed {pct(oc)} % (goal 90 %): {'met' if ok else '**missed**'}")
+    return out
+
+
+def built_on_loss(res: dict, base: dict) -> list[str]:
+    out = []
+    for lang in sorted({k[0] for k in res}):
+        for mode in ("audio", "text"):
+            keys = [k for k in res if k[0] == lang and k[1] == "built on"]
+            now = pooled([res[k][mode] for k in keys])["vowel_shapes"]
+            before = pooled([base[k][mode] for k in keys])["vowel_shapes"]
+            out.append(f"- {lang}, {'audio only' if mode == 'audio' else 'with text'}: voices it is built on "
+                       f"{pct(before)} % before, {pct(now)} % now ({100 * (now - before):+.1f} points)")
+    return out
+
+
+def speed() -> dict:
+    """Seconds to align 10 minutes of audio, audio only and with text."""
+    cs = voiceset.clips("ja", "openjtalk:m001")
+    parts, texts, sr = [], [], cs[0].sr
+    while sum(len(p) for p in parts) < 600 * sr:
+        for c in cs:
+            parts.append(c.audio)
+            texts.append(c.text)
+    src = AudioSource.of(np.concatenate(parts)[: 600 * sr], sr)
     out = {}
     for mode, text in (("audio", None), ("text", "".join(texts))):
         t0 = time.perf_counter()
@@ -139,69 +141,37 @@ def speed(tmp: Path) -> dict:
     return out
 
 
-TARGETS = {("ja", "audio"): (0.90, 0.60, 0.55), ("ja", "text"): (0.93, 0.80, 0.80),
-           ("en", "audio"): (0.85, 0.45, 0.40), ("en", "text"): (0.90, 0.65, 0.60)}
-
-
-def table(results: dict) -> list[str]:
-    lines = ["| speech | mode | frames | open/closed | 6 shapes | vowel frames | target (o/c, 6, vowel) |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
-    for name, r in results.items():
-        lang = name.split()[0]
-        for mode in ("audio", "text"):
-            m = r[mode]
-            t = TARGETS[(lang, mode)]
-            ok = lambda v, goal: f"**{v:.1%}**" if v >= goal else f"{v:.1%} (miss)"  # noqa: E731
-            lines.append(f"| {name} | {'audio only' if mode == 'audio' else 'with text'} | {m['frames']} | "
-                         f"{ok(m['open_closed'], t[0])} | {ok(m['shapes'], t[1])} | {ok(m['vowel_shapes'], t[2])} | "
-                         f"{t[0]:.0%}, {t[1]:.0%}, {t[2]:.0%} |")
-    return lines
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rates", type=int, nargs="+", default=[140, 175, 210])
-    ap.add_argument("--no-festival", action="store_true")
+    ap.add_argument("--baseline", type=Path, help="a folder with other ja.npz / en.npz to score in the same run")
     ap.add_argument("--no-doc", action="store_true")
-    ap.add_argument("--quick", action="store_true", help="fewer sentences and voices (a smoke run)")
+    ap.add_argument("--quick", action="store_true", help="4 sentences per voice (a smoke run)")
+    ap.add_argument("--models", type=Path, help="score the models in this folder instead of resources/aligner")
+    ap.add_argument("--lang", nargs="+", default=["ja", "en"])
+    ap.add_argument("--no-adapt", action="store_true", help="without the per-utterance adaptation (for comparison)")
     args = ap.parse_args()
-    ja, en = (JA[:4], EN[:4]) if args.quick else (JA, EN)
-    voices = {k: v[:2] for k, v in TEST_VOICES.items()} if args.quick else TEST_VOICES
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        results = {"ja (espeak-ng, unseen voices)": evaluate("ja", ja, voices["ja"], args.rates, "espeak", tmp),
-                   "en (espeak-ng, unseen voices)": evaluate("en", en, voices["en"], args.rates, "espeak", tmp)}
-        fv = [] if args.no_festival else festival_phonemes.available()
-        if "kal_diphone" in fv:
-            results["en (Festival kal diphone, a training voice)"] = evaluate("en", en, ["kal_diphone"], [175],
-                                                                                "festival", tmp)
-        if "cmu_us_slt_arctic_hts" in fv:
-            results["en (Festival slt HTS, unseen)"] = evaluate("en", en, ["cmu_us_slt_arctic_hts"], [175],
-                                                               "festival", tmp)
-        sp = speed(tmp) if not args.quick else None
-    lines = table(results)
-    print("\n".join(lines))
-    sync_lines = []
-    for name, r in results.items():
-        s = r["sync"]
-        sync_lines.append(f"- {name}: {s['utterances']} generated tracks (with text): median |offset| "
-                          f"{s['median_abs_offset_ms']:.0f} ms, {s['within_40ms']} within 40 ms, "
-                          f"{s['pass_or_warn']} pass or warn")
-    print("\n".join(sync_lines))
+    if args.no_adapt:
+        from studio.qa.align import adapt
+        adapt.ROUNDS = 0
+    base = None
+    if args.baseline:
+        print(f"baseline models: {args.baseline}")
+        base = run(args.baseline, args.quick, args.lang)
+    print(f"models: {args.models or 'resources/aligner'}")
+    res = run(args.models, args.quick, args.lang)
+    lines, w = table(res, base), worst(res)
+    loss = built_on_loss(res, base) if base else []
+    sp = None if args.quick or args.models else speed()
+    print("\n".join(lines + [""] + w + loss))
     if sp:
         print(f"speed: 10 min of audio aligned in {sp['audio']:.1f} s (audio only), {sp['text']:.1f} s (with text)")
-    if not args.no_doc and not args.quick:
-        write_doc(lines, sync_lines, sp, args)
-
-
-def write_doc(lines, sync_lines, sp, args) -> None:
-    doc = ROOT / "docs" / "align_accuracy.md"
-    text = (ROOT / "bench" / "align_accuracy.md.in").read_text(encoding="utf-8")
-    text = text.replace("{{TABLE}}", "\n".join(lines)).replace("{{SYNC}}", "\n".join(sync_lines))
-    text = text.replace("{{SPEED}}", f"{sp['audio']:.1f} s audio only, {sp['text']:.1f} s with text" if sp else "not run")
-    text = text.replace("{{RATES}}", ", ".join(map(str, args.rates)))
-    doc.write_text(text, encoding="utf-8")
-    print(f"wrote {doc}")
+    if not args.no_doc and not args.quick and not args.models and len(args.lang) == 2:
+        doc = ROOT / "docs" / "align_accuracy.md"
+        text = (ROOT / "bench" / "align_accuracy.md.in").read_text(encoding="utf-8")
+        text = text.replace("{{TABLE}}", "\n".join(lines)).replace("{{WORST}}", "\n".join(w + loss))
+        text = text.replace("{{SPEED}}", f"{sp['audio']:.1f} s audio only, {sp['text']:.1f} s with text")
+        doc.write_text(text, encoding="utf-8")
+        print(f"wrote {doc}")
 
 
 if __name__ == "__main__":

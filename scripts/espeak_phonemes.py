@@ -43,7 +43,8 @@ def _load():
     return _lib
 
 
-def speak(text: str, voice: str = "en-us", rate_wpm: int = 150) -> tuple[np.ndarray, int, list[tuple[float, str]]]:
+def speak(text: str, voice: str = "en-us", rate_wpm: int = 150, pitch: int = 50
+          ) -> tuple[np.ndarray, int, list[tuple[float, str]]]:
     """Return (mono int16 samples, sample rate, [(start_ms, phoneme), ...])."""
     lib = _load()
     chunks: list[np.ndarray] = []
@@ -67,6 +68,7 @@ def speak(text: str, voice: str = "en-us", rate_wpm: int = 150) -> tuple[np.ndar
     if lib.espeak_SetVoiceByName(voice.encode()) != 0:
         raise RuntimeError(f"espeak-ng has no voice {voice!r}")
     lib.espeak_SetParameter(1, rate_wpm, 0)  # espeakRATE
+    lib.espeak_SetParameter(3, max(0, min(100, pitch)), 0)  # espeakPITCH (0-100, 50 normal)
     data = text.encode("utf-8")
     lib.espeak_Synth(data, len(data) + 1, 0, 1, 0, 0, None, None)  # POS_CHARACTER, espeakCHARS_AUTO
     lib.espeak_Synchronize()

@@ -1,13 +1,20 @@
 """Train the aligner's frame classifiers (resources/aligner/ja.npz, en.npz) on synthesised speech.
 
-Speech comes from espeak-ng (Debian's espeak-ng; a developer tool, not a run-time dependency) with
-its own phoneme timing as the exact labels. Texts are generated at random from each language's
-sounds (Japanese morae, English words of the CMU dictionary), never the evaluation sentences of
-bench/align_accuracy.py; voices are espeak-ng's variants in TRAIN_VOICES, never the evaluation's.
-Half the utterances get noise, some get music-like tones under them, and some are music or noise
-alone (labelled closed): nobody speaks there.
+Speech comes from the TRAIN voices of bench/voiceset.py (espeak-ng variants and Open JTalk's m001 for
+Japanese; espeak-ng, Festival's diphone voices and flite's awb/rms for English; developer tools, not
+run-time dependencies), each utterance at a random speed (0.8-1.3) and pitch (-4..+5 semitones;
+the natural-sounding men's voices up to +10 or +12: see PITCH), with the engines' own phoneme
+timing as exact labels. Texts are generated at random from each
+language's sounds (Japanese morae, English words of the CMU dictionary), never the evaluation
+sentences; the held-out voices of bench/voiceset.py are never used. Every utterance is featurised
+twice with a random vocal-tract-length warp (0.82-1.2) of the mel filters, so the model hears many
+more vocal tracts than the engines have. Most utterances get noise (15-60 dB under the speech) or
+music-like tones under them, and some are music or noise alone (labelled closed): nobody speaks
+there. About 45 minutes for both languages on a 2-core machine, most of it synthesis.
 
-    .venv/bin/python scripts/train_aligner.py [--lang ja en] [--utterances 1500] [--epochs 10]
+    .venv/bin/python scripts/train_aligner.py [--lang ja en] [--utterances 2000] [--epochs 12] [--jobs 2]
+
+Reproducible: the same seed gives the same texts, voices, augmentations and weights.
 """
 from __future__ import annotations
 
@@ -15,25 +22,31 @@ import argparse
 import random
 import sys
 import time
+from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "bench")]
 
 from contracts.audio import AudioSource  # noqa: E402
-import festival_phonemes  # noqa: E402
-from espeak_phonemes import speak  # noqa: E402
+import voices  # noqa: E402
+from voiceset import HELD_OUT, TRAIN  # noqa: E402
 from studio.qa.align import features  # noqa: E402
 from studio.qa.align.model import MODEL_DIR, Mlp  # noqa: E402
-from studio.qa.align.phones import CLASSES, CLOSED, espeak_targets, hop_classes  # noqa: E402
+from studio.qa.align.phones import CLASSES, espeak_targets, hop_classes  # noqa: E402
 
-TRAIN_VOICES = {"ja": ["ja", "ja+m1", "ja+m3", "ja+f1", "ja+f3", "ja+f5", "ja+m5"],
-                "en": ["en-us", "en-us+m1", "en-us+f1", "en-us+f3", "en+m3", "en+f2", "en-us+m5",
-                       "festival:kal_diphone", "festival:kal_diphone"]}   # Festival's slt voice is kept for testing
+# Share of utterances per engine: the formant voices are many variants of one engine; the others
+# are what real voices sound like, so they get more weight than their count.
+ENGINE_SHARE = {"ja": {"espeak": 0.55, "openjtalk": 0.45}, "en": {"espeak": 0.45, "festival": 0.35, "flite": 0.20}}
+WARPS = 2                 # featurisations per utterance, each with its own vocal-tract warp
+# Pitch range (semitones) per engine: the natural-sounding voices that train are all men's (Open
+# JTalk m001; Festival's kal, ked, rab; flite's awb, rms): raised by up to an octave (sox or the
+# vocoder) and warped, they stand in for the women's voices training lacks.
+PITCH = {"openjtalk": (-4.0, 12.0), "festival": (-4.0, 10.0), "flite": (-4.0, 10.0)}
 CONTEXT = 5
-HIDDEN = (160, 64)
+HIDDEN = (192, 96)
 
 _KANA = ("あいうえお かきくけこ がぎぐげご さしすせそ ざじずぜぞ たちつてと だでど なにぬねの はひふへほ ばびぶべぼ "
          "ぱぴぷぺぽ まみむめも やゆよ らりるれろ わ きゃきゅきょ しゃしゅしょ ちゃちゅちょ にゃにょ ひゃひょ みゃみゅみょ "
@@ -93,10 +106,10 @@ def music(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
 def augment(x: np.ndarray, sr: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
     r = rng.random()
     level = np.sqrt(np.mean(x ** 2)) + 1e-6
-    if r < 0.35:
+    if r < 0.2:
         return x, "clean"
-    if r < 0.75:
-        snr = rng.uniform(15, 40)
+    if r < 0.75:   # up to 60 dB under the speech: a recording's quiet room is not a consonant either
+        snr = rng.uniform(15, 60)
         noise = rng.standard_normal(len(x)).astype(np.float32)
         if rng.random() < 0.5:   # pinkish
             noise = np.cumsum(noise) * 0.02
@@ -108,18 +121,16 @@ def augment(x: np.ndarray, sr: int, rng: np.random.Generator) -> tuple[np.ndarra
     return x + m, "music"
 
 
-def utterance(lang: str, text: str, voice: str, rate: int, rng: np.random.Generator):
-    """(features (hops, 39), labels (hops,)) of one synthesised, augmented utterance."""
-    if voice.startswith("festival:"):
-        got = festival_phonemes.speak(text, voice.split(":", 1)[1])
-        if got is None:
-            return None
-        audio, sr, phonemes = got
-    else:
-        audio, sr, phonemes = speak(text, voice, rate)
-    x = audio.astype(np.float32) / 32768.0
+def utterance(lang: str, text: str, voice: str, seed: int):
+    """[(features (hops, 39), labels (hops,)) per vocal-tract warp] of one synthesised, augmented
+    utterance, or None when the engine failed."""
+    rng = np.random.default_rng(seed)
+    got = voices.speak(voice, text)
+    if got is None or not len(got[0]):
+        return None
+    x, sr, phonemes = got
     pad_a, pad_b = int(sr * rng.uniform(0.1, 0.6)), int(sr * rng.uniform(0.1, 0.6))
-    x = np.concatenate([np.zeros(pad_a, np.float32), x, np.zeros(pad_b, np.float32)])
+    x = np.concatenate([np.zeros(pad_a, np.float32), x.astype(np.float32), np.zeros(pad_b, np.float32)])
     shift = pad_a * 1000.0 / sr
     phonemes = [(t + shift, p) for t, p in phonemes]
     x, _ = augment(x, sr, rng)
@@ -129,15 +140,38 @@ def utterance(lang: str, text: str, voice: str, rate: int, rng: np.random.Genera
         phonemes = [(t + len(extra) * 1000.0 / sr, p) for t, p in phonemes]
     end_ms = len(x) * 1000.0 / sr
     src = AudioSource.of(x * rng.uniform(0.3, 1.5), sr)
-    c = features.mfcc(src)
-    d = features.deltas(c)
-    f = np.hstack([c, d, features.deltas(d)])
-    f = ((f - f.mean(axis=0)) / (f.std(axis=0) + 1e-6)).astype(np.float32)
-    labels = np.array(hop_classes(espeak_targets(phonemes, end_ms, lang), len(f), features.HOP_MS), np.int64)
-    return f, labels
+    out = []
+    for _ in range(WARPS):
+        f = features.features(src, warp=float(rng.uniform(0.82, 1.2)))
+        labels = np.array(hop_classes(espeak_targets(phonemes, end_ms, lang), len(f), features.HOP_MS), np.int64)
+        out.append((f, labels))
+    return out
 
 
-def train(x: np.ndarray, y: np.ndarray, epochs: int, seed: int = 0) -> Mlp:
+class Hops:
+    """The utterances' hops, each with its ±CONTEXT neighbours gathered per batch (stacking them all up
+    front would take 11x the memory: gigabytes)."""
+
+    def __init__(self, feats: list[np.ndarray]):
+        pads = [np.pad(f, ((CONTEXT, CONTEXT), (0, 0)), mode="edge") for f in feats]
+        starts = np.cumsum([0] + [len(p) for p in pads[:-1]])
+        self.flat = np.concatenate(pads)
+        self.centre = np.concatenate([s0 + CONTEXT + np.arange(len(f)) for s0, f in zip(starts, feats)])
+        self.offsets = np.arange(-CONTEXT, CONTEXT + 1)
+
+    def __len__(self) -> int:
+        return len(self.centre)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.centre), self.flat.shape[1] * len(self.offsets)
+
+    def __getitem__(self, idx: np.ndarray) -> np.ndarray:
+        rows = self.centre[idx][:, None] + self.offsets[None, :]
+        return self.flat[rows].reshape(len(idx), -1)
+
+
+def train(x: Hops, y: np.ndarray, epochs: int, seed: int = 0) -> Mlp:
     """A small MLP with Adam and cross-entropy (numpy); returns it with the class priors."""
     rng = np.random.default_rng(seed)
     sizes = (x.shape[1], *HIDDEN, len(CLASSES))
@@ -183,44 +217,62 @@ def train(x: np.ndarray, y: np.ndarray, epochs: int, seed: int = 0) -> Mlp:
     return Mlp(ws, bs, CONTEXT, priors / priors.sum())
 
 
-def build(lang: str, utterances: int, seed: int):
+def plan(lang: str, utterances: int, seed: int) -> list[tuple[str, str, str, int]]:
+    """(lang, text, voice with a random speed and pitch, seed) per utterance: the whole run, drawn up
+    front so it is the same whatever the number of worker processes."""
     rng = random.Random(seed)
-    nrng = np.random.default_rng(seed)
     words = en_words() if lang == "en" else None
+    engines = ENGINE_SHARE[lang]
+    held = {v.split("@")[0].split("^")[0] for v in HELD_OUT[lang]}
+    out = []
+    for k in range(utterances):
+        engine = rng.choices(list(engines), weights=list(engines.values()))[0]
+        name = rng.choice([v for v in TRAIN[lang] if v.startswith(engine + ":")])
+        assert name not in held, name          # the protocol: never a held-out voice
+        lo, hi = PITCH.get(engine, (-4.0, 5.0))
+        voice = f"{name}@{rng.uniform(0.8, 1.3):.2f}^{rng.uniform(lo, hi):+.1f}"
+        text = ja_text(rng) if lang == "ja" else en_text(rng, words)
+        out.append((lang, text, voice, seed * 100003 + k))
+    return out
+
+
+def _one(job):
+    return utterance(*job)
+
+
+def build(lang: str, utterances: int, seed: int, jobs: int):
     feats, labels = [], []
     t0 = time.perf_counter()
-    for k in range(utterances):
-        text = ja_text(rng) if lang == "ja" else en_text(rng, words)
-        voice = rng.choice(TRAIN_VOICES[lang])
-        got = utterance(lang, text, voice, rng.randint(120, 240), nrng)
-        if got is None:
-            continue
-        feats.append(got[0])
-        labels.append(got[1])
-        if (k + 1) % 250 == 0:
-            print(f"  {k + 1} utterances, {time.perf_counter() - t0:.0f} s", flush=True)
+    with Pool(jobs) as pool:
+        for k, got in enumerate(pool.imap(_one, plan(lang, utterances, seed), chunksize=8)):
+            for f, y in got or []:
+                feats.append(f)
+                labels.append(y)
+            if (k + 1) % 250 == 0:
+                print(f"  {k + 1} utterances, {time.perf_counter() - t0:.0f} s", flush=True)
     return feats, labels
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lang", nargs="+", default=["ja", "en"])
-    ap.add_argument("--utterances", type=int, default=1500)
-    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--utterances", type=int, default=2000)
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--jobs", type=int, default=2, help="synthesis processes (the result does not depend on it)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=MODEL_DIR, help="folder for ja.npz / en.npz")
     args = ap.parse_args()
-    MODEL_DIR.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     for lang in args.lang:
         print(f"{lang}: synthesising {args.utterances} utterances", flush=True)
-        feats, labels = build(lang, args.utterances, args.seed)
-        x = np.concatenate([features.stack(f, CONTEXT) for f in feats])
+        feats, labels = build(lang, args.utterances, args.seed, args.jobs)
+        x = Hops(feats)
         y = np.concatenate(labels)
         print(f"{lang}: {len(x)} hops; classes " + ", ".join(f"{c} {v:.0%}" for c, v in
                                                              zip(CLASSES, np.bincount(y, minlength=7) / len(y))))
         model = train(x, y, args.epochs, args.seed)
-        model.save(MODEL_DIR / f"{lang}.npz")
-        print(f"{lang}: wrote {MODEL_DIR / (lang + '.npz')}")
-    _ = CLOSED
+        model.save(args.out / f"{lang}.npz")
+        print(f"{lang}: wrote {args.out / (lang + '.npz')}")
 
 
 if __name__ == "__main__":

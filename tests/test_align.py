@@ -252,3 +252,18 @@ def test_s13_last_event_ends_on_the_grid(step):
             assert e["dur_ms"] / step == pytest.approx(round(e["dur_ms"] / step)) and e["dur_ms"] >= step
             if nxt:
                 assert e["t_ms"] + e["dur_ms"] == pytest.approx(nxt["t_ms"])
+
+
+def test_s13_japanese_is_read_as_a_tts_speaks_it():
+    from studio.qa.align.text import ja_reading
+    assert ja_reading("今日") == "キョー"                      # a long o, not o u
+    assert ja_reading("私") == "ワタシ" and ja_reading("明日") == "アシタ"
+    assert ja_reading("東京へ行きましょう").endswith("マショー") and "エ" in ja_reading("東京へ")
+    units = [u for u in ja_units("今日は") if u.kind == "vowel"]
+    assert [u.shapes for u in units] == [(5,), (5,), (1,)]      # o, o, a
+
+
+def test_s13_reading_prints_nothing_so_json_stays_clean(tmp_path):
+    text = json.loads((SYNC / "ja_2.json").read_text())["text"]
+    res = run_cli("align", SYNC / "ja_2.wav", "--text", text, "--out", tmp_path / "o.json", "--json")
+    assert res.returncode == 0 and json.loads(res.stdout)["mode"] == "text" and not res.stderr

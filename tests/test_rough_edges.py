@@ -46,7 +46,8 @@ def test_s12_a_lone_surrogate_from_a_caller_is_exit_2_too(capsys):
 
 
 def test_s12_a_text_longer_than_the_dictionary_takes_is_read_in_pieces(tmp_path, capsys):
-    """SudachiPy refuses more than 49,149 bytes at once; an hour of Japanese is longer than that."""
+    """The reading front end refuses long input at once (Open JTalk: a few thousand characters); an
+    hour of Japanese is far longer."""
     from studio.cli import main
     wav = write_wav(tmp_path / "a.wav", 1000, tone_spans=[(100, 400), (500, 900)])
     assert main(["align", str(wav), "--text", "x" * 50_000 + "。", "--out", str(tmp_path / "m.json")]) == 0, \

@@ -11,7 +11,7 @@ from contracts.audio import AudioSource
 from studio.qa.sync import load_policy, score, score_project, verdict_for
 
 sys.path.insert(0, str(ROOT / "bench"))
-from sync_accuracy import SHIFTS, load, names, truth_track  # noqa: E402
+from sync_accuracy import SHIFTS, lang_of, load, names, truth_track  # noqa: E402
 
 STEP = 40
 POLICY = load_policy()
@@ -22,7 +22,7 @@ def test_s9_offset_within_one_frame_of_known_shifts(name):
     x, sr, meta = load(name)
     misses = []
     for s in SHIFTS:
-        r = score(AudioSource.of(x, sr), truth_track(meta["mouth_spans"], meta["audio_ms"], s), STEP, meta["audio_ms"], POLICY)
+        r = score(AudioSource.of(x, sr), truth_track(meta, s), STEP, meta["audio_ms"], POLICY, lang=lang_of(meta))
         assert r.confident, (s, r.confidence)
         if abs(r.offset_ms - s) > 40:
             misses.append((s, r.offset_ms))
@@ -32,42 +32,42 @@ def test_s9_offset_within_one_frame_of_known_shifts(name):
 @pytest.mark.parametrize("name", names())
 def test_s9_correctly_timed_track_passes(name):
     x, sr, meta = load(name)
-    r = score(AudioSource.of(x, sr), truth_track(meta["mouth_spans"], meta["audio_ms"]), STEP, meta["audio_ms"], POLICY)
+    r = score(AudioSource.of(x, sr), truth_track(meta), STEP, meta["audio_ms"], POLICY, lang=lang_of(meta))
     assert r.verdict == "pass" and not r.open_in_silence_spans
 
 
 def test_s9_late_mouth_fails_and_sign_is_mouth_late_positive():
     x, sr, meta = load("ja_2")
-    r = score(AudioSource.of(x, sr), truth_track(meta["mouth_spans"], meta["audio_ms"], 200), STEP, meta["audio_ms"], POLICY)
+    r = score(AudioSource.of(x, sr), truth_track(meta, 200), STEP, meta["audio_ms"], POLICY, lang=lang_of(meta))
     assert r.offset_ms > 150 and r.verdict == "fail"
-    r = score(AudioSource.of(x, sr), truth_track(meta["mouth_spans"], meta["audio_ms"], -150), STEP, meta["audio_ms"], POLICY)
+    r = score(AudioSource.of(x, sr), truth_track(meta, -150), STEP, meta["audio_ms"], POLICY, lang=lang_of(meta))
     assert r.offset_ms < -100 and r.verdict == "warn"
 
 
 def test_s9_injected_open_mouth_in_silence_is_found():
     x, sr, meta = load("ja_1")
-    m = truth_track(meta["mouth_spans"], meta["audio_ms"])
+    m = truth_track(meta)
     m[2:8] = 1                                  # 80..320 ms: leading silence
-    r = score(AudioSource.of(x, sr), m, STEP, meta["audio_ms"], POLICY)
+    r = score(AudioSource.of(x, sr), m, STEP, meta["audio_ms"], POLICY, lang=lang_of(meta))
     assert any(a <= 100 and b >= 300 for a, b in r.open_in_silence_spans), r.open_in_silence_spans
     assert r.open_in_silence_ms >= 200
 
 
 def test_s9_closed_mouth_in_speech_is_found():
     x, sr, meta = load("ja_1")
-    m = truth_track(meta["mouth_spans"], meta["audio_ms"])
+    m = truth_track(meta)
     m[40:60] = 0                                # 1600..2400 ms: mid-sentence
-    r = score(AudioSource.of(x, sr), m, STEP, meta["audio_ms"], POLICY)
+    r = score(AudioSource.of(x, sr), m, STEP, meta["audio_ms"], POLICY, lang=lang_of(meta))
     assert any(a <= 1700 and b >= 2300 for a, b in r.closed_in_speech_spans), r.closed_in_speech_spans
 
 
 def test_s9_windows_show_where_sync_breaks():
     x, sr, meta = load("ja_1")
-    good = truth_track(meta["mouth_spans"], meta["audio_ms"])
-    late = truth_track(meta["mouth_spans"], meta["audio_ms"], 250)
+    good = truth_track(meta)
+    late = truth_track(meta, 250)
     m = good.copy()
     m[75:] = late[75:]                          # from 3 s on, the mouth is 250 ms late
-    r = score(AudioSource.of(x, sr), m, STEP, meta["audio_ms"], POLICY)
+    r = score(AudioSource.of(x, sr), m, STEP, meta["audio_ms"], POLICY, lang=lang_of(meta))
     for w in r.windows:
         assert set(w) >= {"t0_ms", "t1_ms", "offset_ms", "score"}
     early = [w for w in r.windows if w["t1_ms"] <= 2600 and w["offset_ms"] is not None]
@@ -79,7 +79,7 @@ def test_s9_windows_show_where_sync_breaks():
 def test_s9_low_confidence_is_reported_and_downgrades_pass():
     x, sr, meta = load("ja_2")
     strict = {**POLICY, "min_confidence": 5.0}
-    r = score(AudioSource.of(x, sr), truth_track(meta["mouth_spans"], meta["audio_ms"]), STEP, meta["audio_ms"], strict)
+    r = score(AudioSource.of(x, sr), truth_track(meta), STEP, meta["audio_ms"], strict, lang=lang_of(meta))
     assert not r.confident and r.verdict == "warn" and r.offset_ms is not None
     assert "guess" in r.summary()
 
@@ -100,7 +100,7 @@ def make_scored_session(tmp_path, shift=0, policy=None):
     x, sr, meta = load("ja_3")
     tmp_path.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "tests" / "data" / "sync" / "ja_3.wav", tmp_path / "v.wav")
-    m = truth_track(meta["mouth_spans"], meta["audio_ms"], shift)
+    m = truth_track(meta, shift)
     mouth = {"audio": "v.wav", "step_ms": STEP, "frames": [{"t_ms": i * STEP, "mouth_id": int(v)} for i, v in enumerate(m)]}
     extra = {"sync_policy": policy} if policy else None
     return make_session(tmp_path, audio_ms=None, mouth=mouth, extra=extra)

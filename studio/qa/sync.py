@@ -15,6 +15,7 @@ import numpy as np
 from contracts.audio import AudioSource
 from contracts.errors import plain
 from contracts.policy import load_policy  # noqa: F401  (the scorer's policy, re-exported for callers)
+from studio.qa import articulation
 from studio.qa.vowels import LPC_RATE, vowel_agreement
 
 HOP_MS = 10.0
@@ -224,8 +225,11 @@ def dilate(mask: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+SPEECH_SIDE = "articulation"
+
+
 def score(audio: AudioSource | None, mouth: np.ndarray, step_ms: float, audio_ms: float,
-          policy: dict, timelines: dict | None = None) -> SyncReport:
+          policy: dict, timelines: dict | None = None, lang: str = "ja") -> SyncReport:
     """Score a mouth track (ids per frame) against mono audio. Any length works: on short audio the
     lag search shrinks to what the audio allows (and the notes say so)."""
     notes: list[str] = []
@@ -240,10 +244,11 @@ def score(audio: AudioSource | None, mouth: np.ndarray, step_ms: float, audio_ms
     env[:heard], band[:heard], audio_10k = envelopes(audio, heard, SPEECH_BAND_HZ)
     vad = np.zeros(n_hops, bool)
     vad[:heard] = voice_activity(env[:heard], policy)
-    # speech signal: voice-band amplitude (linear, normalised). Measured on the test set it gives
-    # the steadiest lag of the envelopes tried (dB, vowel band, VAD, smoothed): docs/sync_accuracy.md
-    speech = 10.0 ** (band / 20.0)
-    speech /= max(float(speech.max()), 1e-9)
+    if SPEECH_SIDE == "envelope":
+        speech = 10.0 ** (band / 20.0)
+        speech /= max(float(speech.max()), 1e-9)
+    else:
+        speech = articulation.openness(audio, n_hops, OPENNESS[1:], lang)
     openness = mouth_openness(mouth, step_ms, n_hops)
     wanted = int(policy["max_lag_ms"] / HOP_MS)
     max_lag = min(wanted, (n_hops - 1) // 2)   # keep at least half the signal overlapping
@@ -255,8 +260,7 @@ def score(audio: AudioSource | None, mouth: np.ndarray, step_ms: float, audio_ms
     if max_lag >= 1:
         lags, corr = lag_correlation(speech[:span], openness[:span], max_lag)
         lag, peak, confidence = best_lag(lags, corr)
-        # Syllables start acoustically (consonant energy) before the vowel the mouth shape is timed
-        # to: a correctly timed track correlates best ~20 ms "late". Calibrated, see the policy file.
+        # acoustic_lead_ms is 0 by default: the speech side is already the mouth a truthful track draws
         offset_ms = round(lag * HOP_MS - policy["acoustic_lead_ms"], 1)
         edge = abs(lag) >= max_lag - 0.5       # the best lag is the search's edge: no peak was found
         lag_curve = (lags * HOP_MS, corr)
@@ -341,7 +345,7 @@ def score_project(project, policy: dict | None = None, audio: tuple | None = Non
         source = AudioSource.of(*audio)
     else:
         source = AudioSource(path=s.audio_path) if s.audio_path is not None else None
-    return score(source, project.plan.mouth, s.step_ms, s.audio_ms, policy, timeline_summary(s))
+    return score(source, project.plan.mouth, s.step_ms, s.audio_ms, policy, timeline_summary(s), s.lang or "ja")
 
 
 def sync_for_report(project, audio: tuple | None = None) -> tuple[dict | None, str | None]:

@@ -76,7 +76,7 @@ def run_align(args, say) -> int:
         write_atomic(out_abs, json.dumps(doc, indent=1) + "\n")   # refuses folders and devices
     except OSError as exc:
         raise OutputError(out_abs, write_reason(exc, out_abs.parent)) from None
-    sync = score(source, result.shapes, step, audio_ms, load_policy())
+    sync = score(source, result.shapes, step, audio_ms, load_policy(), lang=lang)
     summary = {"out": str(out_abs), "audio": str(audio_path), "lang": lang, "step_ms": step,
                "events": len(doc["frames"]), **result.summary(), "notes": result.notes, "units": result.units,
                "sync": {k: v for k, v in sync.to_json().items() if k in ("offset_ms", "confidence", "verdict", "notes")}}

@@ -24,10 +24,16 @@ def _mel(f):
     return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
 
 
-def _mel_bank(sr: int, n_fft: int) -> np.ndarray:
+def _mel_bank(sr: int, n_fft: int, warp: float = 1.0) -> np.ndarray:
+    """Triangular mel filters; `warp` != 1 applies vocal-tract-length perturbation (training only):
+    the spectrum's frequencies are scaled by `warp` below 4.8 kHz and bent linearly above, so the
+    band edges stay put (Jaitly & Hinton 2013)."""
     hi = min(F_HI, sr / 2 - 1)
     edges = 700.0 * (10 ** (np.linspace(_mel(F_LO), _mel(hi), N_MELS + 2) / 2595.0) - 1.0)
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    nyq, cut = sr / 2, 4800.0 * min(warp, 1.0)
+    if warp != 1.0 and nyq > warp * cut:
+        freqs = np.where(freqs <= cut, freqs * warp, nyq - (nyq - warp * cut) / (nyq - cut) * (nyq - freqs))
     bank = np.zeros((N_MELS, len(freqs)))
     for m in range(N_MELS):
         a, c, b = edges[m], edges[m + 1], edges[m + 2]
@@ -47,13 +53,14 @@ def n_hops(audio: AudioSource) -> int:
     return max(1, int(math.ceil(audio.frames / audio.sample_rate * 1000.0 / HOP_MS)))
 
 
-def mfcc(audio: AudioSource, progress=None, energy_db: np.ndarray | None = None) -> np.ndarray:
-    """(hops, 13) cepstra, hop h centred at h * 10 ms + 5 ms; fills `energy_db` (hops,) when given."""
+def mfcc(audio: AudioSource, progress=None, energy_db: np.ndarray | None = None, warp: float = 1.0) -> np.ndarray:
+    """(hops, 13) cepstra, hop h centred at h * 10 ms + 5 ms; fills `energy_db` (hops,) when given.
+    `warp`: vocal-tract-length perturbation (training's augmentation; 1.0 at run time)."""
     sr = audio.sample_rate
     hop = sr * HOP_MS / 1000.0
     win = int(round(sr * WIN_MS / 1000.0))
     n_fft = 1 << (win - 1).bit_length()
-    bank = _mel_bank(sr, n_fft)
+    bank = _mel_bank(sr, n_fft, warp)
     dct = _dct(N_MELS, N_CEPS)
     window = np.hamming(win).astype(np.float32)
     total = n_hops(audio)
@@ -82,9 +89,11 @@ def deltas(c: np.ndarray, k: int = 2) -> np.ndarray:
     return num / (2 * sum(i * i for i in range(1, k + 1)))
 
 
-def features(audio: AudioSource, progress=None) -> np.ndarray:
-    """(hops, 39): normalised cepstra with deltas and delta-deltas."""
-    c = mfcc(audio, progress)
+def features(audio: AudioSource, progress=None, energy_db: np.ndarray | None = None, warp: float = 1.0
+             ) -> np.ndarray:
+    """(hops, 39): normalised cepstra with deltas and delta-deltas (fills `energy_db` like mfcc;
+    `warp`: training's vocal-tract-length perturbation)."""
+    c = mfcc(audio, progress, energy_db, warp)
     d = deltas(c)
     f = np.hstack([c, d, deltas(d)])
     return ((f - f.mean(axis=0)) / (f.std(axis=0) + 1e-6)).astype(np.float32)

