@@ -149,15 +149,17 @@ class StudioModel:
         return (cands[-1] if backwards else cands[0]) if cands else None
 
     # ------------------------------------------------- work for another process
-    def scoring_work(self):
+    def scoring_work(self, cache_dir: Path | None = None):
         """(function, args) that score the current mouth track against the session WAV, small enough to
-        hand to another process (studio/background.py): the WAV by path, the mouth as one array."""
+        hand to another process (studio/background.py): the WAV by path, the mouth as one array; the
+        audio's side of the score is kept in `cache_dir` between scorings."""
         from contracts.audio import AudioSource
         from contracts.policy import load_policy
         s = self.project.session
         source = AudioSource(path=s.audio_path) if s.audio_path is not None else None
-        return "studio.qa.sync:score", (source, self.project.plan.mouth.copy(), s.step_ms, s.audio_ms, load_policy(None, s),
-                       timeline_summary(s))
+        return "studio.qa.sync:score_with_cache", (cache_dir, source, self.project.plan.mouth.copy(), s.step_ms,
+                                                  s.audio_ms, load_policy(None, s), timeline_summary(s),
+                                                  s.lang or "ja")
 
     def generation_work(self, text: str | None, lang: str):
         """(function, args) that align a mouth track to the whole session audio (and text) in another

@@ -248,7 +248,7 @@ def test_defect_9_scoring_runs_in_a_process_of_its_own_and_the_newest_result_win
     key(Qt.Key.Key_1)
     key(Qt.Key.Key_2)                                                      # two edits: the later one's score counts
     qtbot.waitUntil(lambda: w.model.sync is not None and "scoring" not in w.qa.verdict.text(), timeout=30000)
-    assert names and all(n == "studio.qa.sync:score" for n in names)
+    assert names and all(n == "studio.qa.sync:score_with_cache" for n in names)
     assert w.model.sync.timelines["mouth"]["end_ms"] == w.model.end_markers()["timelines"]["mouth"]["end_ms"]
 
 

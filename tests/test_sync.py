@@ -136,3 +136,23 @@ def test_s9_no_audio_scores_as_warn_with_a_note(tmp_path):
     p = open_project(make_session(tmp_path, audio_ms=400, mouth=[{"t_ms": 0, "mouth_id": 1}]))
     r = score_project(p)
     assert r.offset_ms is None and r.verdict == "warn" and r.notes
+
+
+def test_s15_the_audio_side_of_the_score_is_kept_on_disk_between_the_studios_scoring_processes(tmp_path, monkeypatch):
+    import numpy as np
+
+    from studio.qa import articulation
+    source = AudioSource(path=ROOT / "tests" / "data" / "sync" / "ja_1.wav")
+    monkeypatch.setattr(articulation, "_CACHE", articulation.OrderedDict())
+    articulation.use_disk_cache(tmp_path / "cache")
+    try:
+        first = articulation.openness(source, 300, [1.0, 0.45, 0.35, 0.7, 0.8], "ja")
+        assert len(list((tmp_path / "cache").glob("*.npy"))) == 1
+        articulation._CACHE.clear()                       # a new process: nothing in memory
+
+        def no_compute(*a, **k):
+            raise AssertionError("computed again")
+        monkeypatch.setattr(articulation, "_compute", no_compute)
+        np.testing.assert_array_equal(articulation.openness(source, 300, [1.0, 0.45, 0.35, 0.7, 0.8], "ja"), first)
+    finally:
+        articulation.use_disk_cache(None)

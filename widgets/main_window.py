@@ -286,7 +286,7 @@ class MainWindow(QMainWindow):
         if self._warm_job is not None:
             self._warm_job.cancel.set()
         self._warm_job = Job(project.warm_sprites, parent=self, with_cancel=True).start()
-        self.qa_flows.start_scoring()
+        self.qa_flows.start_scoring(fresh=True)
 
     def _on_warnings(self, warnings: list[str]) -> None:
         self.warnings_panel.set_warnings(warnings)

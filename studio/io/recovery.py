@@ -19,6 +19,15 @@ from contracts.atomic import write_atomic
 _PIECEWISE = 1000     # event lists longer than this are serialised one event at a time
 
 
+def cache_folder() -> Path:
+    """Where the studio keeps what it can compute again (the audio's side of the sync score)."""
+    state = os.environ.get("LIPSYNC_STATE_DIR")
+    if state:
+        return Path(state) / "lipsync-studio" / "cache"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "lipsync-studio"
+
+
 def default_folder() -> Path:
     base = os.environ.get("LIPSYNC_STATE_DIR") or os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "lipsync-studio" / "recovery"

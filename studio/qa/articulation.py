@@ -13,20 +13,27 @@ the track's consonant does. Both sides then describe the same
 thing and a truthful track correlates best at lag 0, whatever the voice.
 
 The classifier's pass costs ~1 s per 10 minutes of audio; the result is kept for the last few
-audio sources, so the studio's re-score after each edit does not repeat it.
+audio sources — and, for the studio, which scores in a new process after every edit, on disk
+(`use_disk_cache`) — so a re-score after an edit does not repeat it.
 """
 from __future__ import annotations
 
+import hashlib
+import io
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 
+from contracts.atomic import write_atomic
 from contracts.audio import AudioSource
 
 ADAPT = True
 LEAD_DECAY = 0.95             # per hop: a consonant leads into a vowel close after it (~200 ms)
 _CACHE: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
 _CACHE_SIZE = 3
+_DISK: Path | None = None
+DISK_KEEP = 20                # result files kept on disk (a few MB each for an hour)
 
 
 def _key(audio: AudioSource, lang: str, weights: tuple) -> tuple:
@@ -34,6 +41,46 @@ def _key(audio: AudioSource, lang: str, weights: tuple) -> tuple:
         return ("array", id(audio.samples), audio.frames, audio.sample_rate, lang, weights)
     st = audio.path.stat()
     return ("file", str(audio.path), st.st_size, st.st_mtime_ns, lang, weights)
+
+
+def use_disk_cache(folder: Path | None) -> None:
+    """Also keep results on disk, in `folder` (the studio scores in a new process after every edit:
+    memory does not outlive it). Only WAV files are kept, by path, size, time and model."""
+    global _DISK
+    _DISK = Path(folder) if folder else None
+
+
+def _disk_file(key: tuple) -> Path | None:
+    if _DISK is None or key[0] != "file":
+        return None
+    from studio.qa.align.model import MODEL_DIR
+    model = MODEL_DIR / f"{key[4] if key[4] in ('ja', 'en') else 'ja'}.npz"
+    st = model.stat()
+    name = hashlib.sha1(repr((key, st.st_size, st.st_mtime_ns)).encode()).hexdigest()[:20]
+    return _DISK / f"{name}.npy"
+
+
+def _from_disk(key: tuple) -> np.ndarray | None:
+    path = _disk_file(key)
+    try:
+        return np.load(path) if path is not None and path.exists() else None
+    except (OSError, ValueError):   # a damaged cache file is only a miss
+        return None
+
+
+def _to_disk(key: tuple, got: np.ndarray) -> None:
+    path = _disk_file(key)
+    if path is None:
+        return
+    try:
+        buf = io.BytesIO()
+        np.save(buf, got)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, buf.getvalue())
+        for old in sorted(path.parent.glob("*.npy"), key=lambda p: p.stat().st_mtime)[:-DISK_KEEP]:
+            old.unlink(missing_ok=True)
+    except OSError:                 # a cache that cannot be written is only slower
+        pass
 
 
 def openness(audio: AudioSource, n_hops: int, vowel_openness, lang: str = "ja") -> np.ndarray:
@@ -45,7 +92,10 @@ def openness(audio: AudioSource, n_hops: int, vowel_openness, lang: str = "ja") 
         _CACHE.move_to_end(key)
         got = _CACHE[key]
     else:
-        got = _compute(audio, lang, np.array(weights))
+        got = _from_disk(key)
+        if got is None:
+            got = _compute(audio, lang, np.array(weights))
+            _to_disk(key, got)
         _CACHE[key] = got
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)

@@ -334,6 +334,13 @@ def _windows(speech, openness, vad, policy, audio_ms) -> list[dict]:
     return out
 
 
+def score_with_cache(cache_dir, *args, **kwargs) -> SyncReport:
+    """`score` in a process the studio starts after each edit: the audio's side of the score (the same
+    for every edit) is kept on disk in `cache_dir` between those processes."""
+    articulation.use_disk_cache(cache_dir)
+    return score(*args, **kwargs)
+
+
 def score_project(project, policy: dict | None = None, audio: tuple | None = None) -> SyncReport:
     """Score a loaded project: its WAV against its planned mouth track. `audio` = (mono, sample_rate)
     when the caller already holds the decoded WAV (the studio re-scores after every edit); otherwise

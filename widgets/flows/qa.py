@@ -7,6 +7,7 @@ from PySide6.QtCore import QTimer
 
 from studio.qa.problems import offset_fix, problems
 from studio.background import run_in_process
+from studio.io.recovery import cache_folder
 from widgets.workers import Job
 
 
@@ -15,6 +16,7 @@ class QAFlows:
         self.w = window
         self._job: Job | None = None
         self._gen = 0
+        self._pending = False        # edits came while a scoring ran: score once more when it ends
         self._before = None          # the report an applied offset started from
         self._applied = None         # the undo step of that apply
         self.timer = QTimer(window)
@@ -22,22 +24,39 @@ class QAFlows:
         self.timer.setInterval(300)  # re-score once edits pause (a drag applies every 60 ms)
         self.timer.timeout.connect(self.start_scoring)
 
-    def start_scoring(self) -> None:
-        """Score in another process (an hour takes seconds; the interface never waits for it). A newer
-        scoring cancels the one still running: only the newest result counts."""
+    def start_scoring(self, fresh: bool = False) -> None:
+        """Score in another process (an hour takes seconds; the interface never waits for it). One
+        scoring runs at a time — it also fills the cache the next one uses — and edits made while it
+        runs are scored by one more run when it ends: only the newest result is shown. `fresh` (a new
+        session) ends a running one instead: it scores audio nobody looks at any more."""
         w = self.w
         if not w.model.project:
             return
-        if self._job is not None:
-            self._job.cancel.set()
-        w.qa.set_scoring()
         self._gen += 1
+        w.qa.set_scoring()
+        if fresh and self._job is not None:
+            self._job.cancel.set()
+            self._job = None
+        if self._job is not None and not self._job.wait(0):
+            self._pending = True
+            return
+        self._pending = False
         gen = self._gen
-        fn, args = w.model.scoring_work()
+        fn, args = w.model.scoring_work(cache_folder())
         job = Job(run_in_process, fn, *args, parent=w, with_cancel=True)
-        job.finished.connect(lambda report: gen == self._gen and w.model.set_sync(report))
-        job.failed.connect(lambda msg: gen == self._gen and self._failed(msg))
+        job.finished.connect(lambda report: self._scored(gen, report))
+        job.failed.connect(lambda msg: self._scored(gen, None, msg))
         self._job = job.start()
+
+    def _scored(self, gen: int, report, failure: str | None = None) -> None:
+        self._job = None
+        if gen == self._gen:
+            if failure is None:
+                self.w.model.set_sync(report)
+            else:
+                self._failed(failure)
+        if self._pending:
+            self.start_scoring()
 
     def _failed(self, msg: str) -> None:
         if msg == "cancelled":
