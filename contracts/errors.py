@@ -89,6 +89,18 @@ class OutputError(Exception):
         return (OutputError, (self.path, self.reason))
 
 
+class ClusterError(Exception):
+    """The cluster could not run the work (exit code 5, SPEC §11, §14): names the scheduler or the
+    worker and what failed; nothing was committed."""
+
+    def __init__(self, where: str, reason: str):
+        self.where, self.reason = str(where), str(reason).rstrip(".")
+        super().__init__(_sentence(self.where, self.reason))
+
+    def __reduce__(self):  # raised on a worker, re-raised by the coordinator
+        return (ClusterError, (self.where, self.reason))
+
+
 def os_reason(exc: OSError) -> str:
     """'permission denied', 'no space left on device' …: the OS's words, lower case, no path."""
     text = exc.strerror or str(exc) or exc.__class__.__name__

@@ -1,0 +1,426 @@
+"""Export on a Dask cluster (SPEC §14): frames rendered as tasks, everything else as a local export.
+
+The process that runs the command — the coordinator — keeps what §8 and §12 promise: the lock,
+recovery, reuse of unchanged frames, duplicate links and the commit (fg.py, store.py); a
+`ClusterRenderer` only replaces the frame rendering: tasks of 100–500 frames (grouped by sprite,
+so a worker decodes each sprite once), each writing its PNGs into the run's staging folder (or
+uploading them to the store's run) and reporting which frames it wrote. Before anything is
+written the coordinator checks, within 10 s: the scheduler answers, it has workers, every worker
+runs the same project code and pixel-affecting libraries (identity.py), and every worker sees
+every path the run reads or writes — else ClusterError (exit 5) naming the worker and the path.
+
+Faults: a worker that dies mid-task has its task run again elsewhere by the scheduler (the same
+frames, the same bytes: a file it left half-written is rewritten); a task lost beyond the
+scheduler's allowed failures is exit 5. When the coordinator dies its connection closes, the
+scheduler releases its tasks, and a running task sees that it was cancelled and stops at the next
+frame (`_task_cancelled`): nothing keeps writing into a staging folder nobody will commit.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import sys
+import threading
+import time
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable
+
+from contracts.errors import ClusterError, ContractError, OutputError, os_reason, printable, shorten
+from studio.export.identity import differences, identity
+from studio.export.workers import ExportCancelled, RenderSpec, render_into
+
+CONNECT_TIMEOUT_S = 4.0      # unreachable scheduler
+WORKERS_TIMEOUT_S = 3.0      # a scheduler with no workers yet
+PROBE_TIMEOUT_S = 4.0        # every worker's versions and paths: each failure within the 10 s of §14
+MIN_TASK_FRAMES, MAX_TASK_FRAMES = 100, 500
+TASKS_PER_THREAD = 4         # enough tasks to balance the workers and to retry little after a loss
+WORKER_SPRITE_CACHE = 96 << 20
+
+
+def scheduler_address(given: str | None = None) -> str | None:
+    """--scheduler, else DASK_SCHEDULER_ADDRESS, else None (export on this machine)."""
+    return (given or os.environ.get("DASK_SCHEDULER_ADDRESS") or "").strip() or None
+
+
+def quiet_dask() -> None:
+    """Only the project speaks on stderr (§12): Dask's logs and version warnings become our sentences,
+    and a client that failed to connect does not print its own clean-up from __del__."""
+    for name in ("distributed", "dask", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", module=r"distributed(\..*)?")
+    warnings.filterwarnings("ignore", message=".*(Mismatched versions|large graph).*")
+    if getattr(sys.unraisablehook, "__name__", "") != "_quiet_unraisable":
+        previous = sys.unraisablehook
+
+        def _quiet_unraisable(info):
+            if "distributed" not in repr(getattr(info, "object", "")):
+                previous(info)
+        sys.unraisablehook = _quiet_unraisable
+
+
+@dataclass
+class WorkerInfo:
+    address: str
+    host: str
+    threads: int
+    frames: int = 0          # frames this worker reported written in this run
+    tasks: int = 0           # tasks it finished
+    running: int = 0         # tasks running on it now (from the scheduler's view, refreshed while rendering)
+
+
+@dataclass
+class Cluster:
+    """A connection to a scheduler whose workers passed the version check."""
+    address: str
+    client: object
+    workers: dict[str, WorkerInfo] = field(default_factory=dict)
+
+    @classmethod
+    def connect(cls, address: str) -> "Cluster":
+        quiet_dask()
+        where = f"scheduler {address}"
+        _refused_fast(address, where)
+        box: dict = {}
+
+        def connect():   # on a thread: a peer that accepts and never answers cannot hold us past the deadline
+            import dask
+            from distributed import Client
+            try:
+                with dask.config.set({"distributed.comm.timeouts.connect": f"{CONNECT_TIMEOUT_S}s"}):
+                    box["client"] = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+            except Exception as exc:  # refused, timed out, not a Dask scheduler at all (garbage replies)
+                box["error"] = exc
+        t = threading.Thread(target=connect, daemon=True, name="cluster-connect")
+        t.start()
+        t.join(CONNECT_TIMEOUT_S + 1.0)
+        if "client" not in box:
+            why = _why(box["error"]) if "error" in box else "no answer"
+            raise ClusterError(where, f"cannot be reached within {CONNECT_TIMEOUT_S:g} s ({why}); "
+                                      f"start one with `dask scheduler` or check the address")
+        cluster = cls(address, box["client"])
+        try:
+            try:
+                cluster.client.wait_for_workers(1, timeout=WORKERS_TIMEOUT_S)
+            except (TimeoutError, OSError):
+                raise ClusterError(where, f"has no workers (waited {WORKERS_TIMEOUT_S:g} s); start them with "
+                                          f"`dask worker {address}`") from None
+            cluster.refresh_workers()
+        except BaseException:
+            cluster.close()
+            raise
+        return cluster
+
+    def refresh_workers(self) -> None:
+        info = self.client.scheduler_info(n_workers=-1)["workers"]
+        for addr, w in info.items():
+            self.workers.setdefault(addr, WorkerInfo(addr, w.get("host", "?"), int(w.get("nthreads", 1))))
+
+    @property
+    def threads(self) -> int:
+        return max(1, sum(w.threads for w in self.workers.values()))
+
+    def run_on_workers(self, fn, *args) -> dict:
+        """fn(*args) on every worker, within PROBE_TIMEOUT_S: {address: result}."""
+        box: dict = {}
+
+        def call():
+            try:
+                box["result"] = self.client.run(fn, *args, on_error="return")
+            except Exception as exc:  # the scheduler went away between the checks
+                box["error"] = exc
+        t = threading.Thread(target=call, daemon=True, name="cluster-probe")
+        t.start()
+        t.join(PROBE_TIMEOUT_S)
+        if t.is_alive():
+            raise ClusterError(f"scheduler {self.address}", f"its workers did not answer within {PROBE_TIMEOUT_S:g} s")
+        if "error" in box:
+            raise ClusterError(f"scheduler {self.address}", f"lost while checking the workers ({_why(box['error'])})")
+        return box["result"]
+
+    def check(self, files: dict[str, int] | None = None, folders=(), urls=()) -> None:
+        """One round trip to every worker: it runs this project's code and pixel-affecting libraries, and
+        it sees every file (with the size this machine sees), folder and store URL; else ClusterError
+        naming the worker and what differs or the first path it cannot see."""
+        for addr, result in self.run_on_workers(probe, files or {}, list(folders), list(urls)).items():
+            where = self._name(addr)
+            if isinstance(result, BaseException):
+                raise ClusterError(where, f"cannot run the project's code ({_why(result)}); start workers from the "
+                                          f"project folder with its .venv (see README, render farm)")
+            diff = differences(result["identity"])
+            if diff:
+                raise ClusterError(where, "runs another version: " + "; ".join(diff))
+            if result["unseen"]:
+                unseen = result["unseen"]
+                path, why = unseen[0]
+                more = f" (and {len(unseen) - 1} more)" if len(unseen) > 1 else ""
+                raise ClusterError(where, f"cannot see {printable(path)}: {why}{more}; every path must "
+                                          f"mean the same file on every worker")
+                more = f" (and {len(result) - 1} more)" if len(result) > 1 else ""
+                raise ClusterError(self._name(addr), f"cannot see {printable(path)}: {why}{more}; every path must "
+                                                     f"mean the same file on every worker")
+
+    def _name(self, addr: str) -> str:
+        w = self.workers.get(addr)
+        return f"worker {addr}" + (f" (host {w.host})" if w and w.host not in addr else "")
+
+    def close(self) -> None:
+        try:
+            self.client.close(timeout=2)
+        except Exception:  # already gone: nothing to release
+            pass
+
+    def __enter__(self) -> "Cluster":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _refused_fast(address: str, where: str) -> None:
+    """A tcp:// address where nothing listens is refused at once: say so without waiting for the timeout."""
+    proto, _, rest = address.partition("://")
+    host, _, port = (rest if proto == "tcp" else "").rpartition(":")
+    if not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except ConnectionRefusedError:
+        raise ClusterError(where, "refused the connection: no scheduler listens there "
+                                  "(start one with `dask scheduler`, or check the address)") from None
+    except OSError:
+        pass   # unresolvable or unreachable: the client's own attempt says why, within the timeout
+
+
+def _why(exc: BaseException) -> str:
+    return shorten(printable(str(exc).strip() or exc.__class__.__name__), 160)
+
+
+# ------------------------------------------------------------- on the workers
+async def probe(files: dict[str, int], folders: list[str], urls: list[str]) -> dict:
+    """This worker's identity and the paths it cannot use, computed off its event loop (imports, a
+    slow shared filesystem or store must not stall the worker's heartbeats)."""
+    import asyncio
+    return await asyncio.to_thread(lambda: {"identity": identity(), "unseen": probe_paths(files, folders, urls)})
+
+
+def probe_paths(files: dict[str, int], folders: list[str], urls: list[str]) -> list[tuple[str, str]]:
+    """(path, why) for every path this worker cannot use as the coordinator does."""
+    bad = []
+    for path, size in files.items():
+        try:
+            st = os.stat(path)
+            if st.st_size != size:
+                bad.append((path, f"it has {st.st_size} bytes here, {size} on the coordinator (another file)"))
+        except OSError as exc:
+            bad.append((path, os_reason(exc)))
+    for path in folders:
+        if not os.path.isdir(path):
+            bad.append((path, "no such folder"))
+    for url in urls:
+        try:
+            from studio.export.store import filesystem
+            fs, root = filesystem(url)
+            fs.exists(root)
+        except Exception as exc:
+            from studio.export.store import scrub
+            bad.append((url, scrub(_why(exc))))
+    return bad
+
+
+_WORKER: dict = {"run": None, "atlases": {}}
+
+
+def _worker_atlas(spec: RenderSpec, run: str):
+    """The atlas of this run, loaded once per worker process. A new run starts with an empty sprite
+    cache: a long-lived worker must never draw a sprite file as it was in an earlier run."""
+    from render.atlas import load_atlas
+    from render.sprites import SPRITES
+    if _WORKER["run"] != run:
+        import cv2
+        cv2.setNumThreads(1)   # one worker thread per core: OpenCV's own threads would oversubscribe
+        SPRITES.clear()
+        SPRITES.budget = WORKER_SPRITE_CACHE
+        _WORKER.update(run=run, atlases={})
+    key = (spec.atlas_path, spec.assets_dir)
+    if key not in _WORKER["atlases"]:
+        _WORKER["atlases"][key] = load_atlas(spec.atlas_path, spec.assets_dir)
+    return _WORKER["atlases"][key]
+
+
+class TaskCancel:
+    """A cancel flag for code running in a Dask task: set once the scheduler no longer wants the task
+    (the client cancelled it, or the client — the coordinator — is gone)."""
+
+    def __init__(self):
+        try:
+            from distributed import get_worker
+            from distributed.worker import thread_state
+            self._worker, self._key = get_worker(), thread_state.key
+        except (ImportError, ValueError, AttributeError):  # not in a task: never cancelled
+            self._worker = None
+        self._last, self._answer = 0.0, False
+
+    def is_set(self) -> bool:
+        if self._worker is None or self._answer:
+            return self._answer
+        now = time.monotonic()
+        if now - self._last >= 0.05:
+            self._last = now
+            ts = self._worker.state.tasks.get(self._key)
+            self._answer = ts is None or ts.state in ("cancelled", "released", "forgotten")
+        return self._answer
+
+
+def render_chunk(spec: RenderSpec, folder: str, run: str) -> dict:
+    """One task: render `spec`'s frames (a subset) into `folder` (staging, or a store URL) and say which."""
+    from distributed import get_worker
+    from studio.export.store import is_url
+    addr = get_worker().address
+    t0 = time.perf_counter()
+    cancel = TaskCancel()
+    try:
+        atlas = _worker_atlas(spec, run)
+        if is_url(folder):
+            done = _render_upload(spec, atlas, folder, cancel)
+        else:
+            done = render_into(spec, atlas, range(len(spec.pose)), folder, cancel)
+    except ContractError as err:  # the coordinator read it fine: this worker sees another file, or none
+        raise ClusterError(f"worker {addr} (host {socket.gethostname()})", f"cannot use {err}") from None
+    except OSError as exc:
+        raise OutputError(folder, f"{os_reason(exc)} (on worker {addr}, host {socket.gethostname()})") from None
+    return {"frames": [int(i) for i in spec.frame_ids[:done]], "worker": addr, "seconds": time.perf_counter() - t0}
+
+
+def _render_upload(spec: RenderSpec, atlas, url: str, cancel) -> int:
+    import tempfile
+
+    from studio.export.store import filesystem, upload_frames
+    fs, dest = filesystem(url)
+    with tempfile.TemporaryDirectory(prefix="lipsync-task-") as tmp:
+        done = render_into(spec, atlas, range(len(spec.pose)), tmp, cancel)
+        upload_frames(fs, tmp, [int(i) for i in spec.frame_ids[:done]], dest)
+    return done
+
+
+# ---------------------------------------------------------- on the coordinator
+def input_files(project) -> dict[str, int]:
+    """path -> size of every file the frames are rendered from: the atlas, each sprite drawn, the WAV."""
+    paths = [project.atlas.path, *(project.atlas.assets_dir / rel for rel, _ in project.sprites_used())]
+    if project.session.audio_path is not None:
+        paths.append(project.session.audio_path)
+    files = {}
+    for p in paths:
+        try:
+            files[os.path.abspath(p)] = os.stat(p).st_size
+        except OSError:
+            pass   # a missing WAV is a warning; a missing sprite is a fallback frame: nothing to compare
+    return files
+
+
+def existing_ancestor(path) -> str:
+    """The folder itself, or its nearest existing parent: what a worker must see before the export creates it."""
+    p = os.path.abspath(path)
+    while not os.path.exists(p) and p != os.path.dirname(p):
+        p = os.path.dirname(p)
+    return p
+
+
+def cluster_for_export(project, out, address: str) -> Cluster:
+    """Connect to `address` and check that every worker can render `project` into `out` (exit 5 within 10 s,
+    before anything is written); the renderer checks the staging folder itself once it exists."""
+    from studio.export.store import is_url
+    cluster = Cluster.connect(address)
+    try:
+        if is_url(out):
+            cluster.check(input_files(project), urls=[str(out)])
+        else:
+            cluster.check(input_files(project), folders=[existing_ancestor(out)])
+    except BaseException:
+        cluster.close()
+        raise
+    return cluster
+
+
+def task_size(frames: int, threads: int) -> int:
+    return int(min(MAX_TASK_FRAMES, max(MIN_TASK_FRAMES, math.ceil(frames / (threads * TASKS_PER_THREAD)))))
+
+
+class ClusterRenderer:
+    """A FrameRenderer (fg.ExportOptions.renderer) that renders on the cluster. `on_workers(workers)`
+    is called with the per-worker counts as tasks finish (the studio shows them)."""
+
+    def __init__(self, cluster: Cluster, on_workers: Callable[[dict[str, WorkerInfo]], None] | None = None):
+        self.cluster = cluster
+        self.on_workers = on_workers
+
+    def __call__(self, atlas, spec: RenderSpec, frames: list[int], folder, workers=None,
+                 progress: Callable[[int], None] | None = None, cancel: threading.Event | None = None) -> int:
+        from studio.export.store import is_url
+        folder = str(folder)
+        if not frames:
+            return 0
+        if not is_url(folder):   # the staging folder exists now: every worker must see this very folder
+            self.cluster.check(folders=[folder])
+        client, run = self.cluster.client, uuid.uuid4().hex[:12]
+        frames = sorted(frames, key=lambda i: (spec.sprite_of[i], i))
+        size = task_size(len(frames), self.cluster.threads)
+        futures = [client.submit(render_chunk, spec.subset(frames[a:a + size]), folder, run,
+                                 key=f"lipsync-fg-{run}-{a // size:05d}", pure=False)
+                   for a in range(0, len(frames), size)]
+        try:
+            return self._collect(futures, progress, cancel)
+        finally:
+            client.cancel(futures)   # done ones are released; the rest stop at their next frame
+
+    def _collect(self, futures, progress, cancel) -> int:
+        pending, done = set(futures), 0
+        last_refresh = 0.0
+        while pending:
+            if cancel is not None and cancel.is_set():
+                raise ExportCancelled("export cancelled")
+            finished = [f for f in pending if f.done()]
+            if not finished:
+                if self.on_workers and time.monotonic() - last_refresh > 1.0:
+                    last_refresh = time.monotonic()
+                    self._report_workers()
+                time.sleep(0.05)
+                continue
+            for fut in finished:
+                pending.discard(fut)
+                result = self._result(fut)
+                done += len(result["frames"])
+                w = self.cluster.workers.setdefault(result["worker"], WorkerInfo(result["worker"], "?", 1))
+                w.frames += len(result["frames"])
+                w.tasks += 1
+            if progress:
+                progress(done)
+            if self.on_workers:
+                self.on_workers(self.cluster.workers)
+        return done
+
+    def _result(self, fut) -> dict:
+        try:
+            return fut.result()
+        except (ClusterError, OutputError, ContractError, ExportCancelled):
+            raise
+        except Exception as exc:
+            name = exc.__class__.__name__
+            if name == "KilledWorker":
+                raise ClusterError(f"scheduler {self.cluster.address}",
+                                   f"a task was lost beyond its retries (its workers died: {_why(exc)})") from None
+            raise ClusterError(f"scheduler {self.cluster.address}", f"a task failed ({name}: {_why(exc)})") from None
+
+    def _report_workers(self) -> None:
+        try:
+            processing = self.cluster.client.processing()
+        except Exception:
+            return
+        for addr, keys in processing.items():
+            w = self.cluster.workers.get(addr)
+            if w is not None:
+                w.running = len(keys)
+        self.on_workers(self.cluster.workers)
