@@ -30,8 +30,11 @@ def shorten(text: str, limit: int) -> str:
 def display_path(path: str | os.PathLike) -> str:
     """A path as the user would recognise it: relative to the working folder when inside it.
 
-    Never fails: paths that cannot be resolved (symlink loops, names too long) are shown as given.
+    Never fails: paths that cannot be resolved (symlink loops, names too long) are shown as given;
+    a URL (s3://bucket/prefix) is shown as given.
     """
+    if isinstance(path, str) and "://" in path:
+        return printable(path)
     try:
         p = os.path.abspath(os.fspath(path))
         cwd = os.getcwd()
