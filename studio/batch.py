@@ -44,7 +44,8 @@ def worst(codes) -> int:
 
 
 def join(root: str, name: str) -> str:
-    return f"{root.rstrip('/')}/{name}" if is_url(root) else str(Path(root) / name)
+    """root/name: a store URL, or an absolute path (a worker's working folder is not this process's)."""
+    return f"{root.rstrip('/')}/{name}" if is_url(root) else os.path.abspath(os.path.join(root, name))
 
 
 def folder_name_problem(session_id) -> str | None:

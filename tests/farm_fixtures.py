@@ -125,13 +125,13 @@ class Farm:
         from distributed import Client
         return Client(self.address, timeout=10, set_as_default=False)
 
-    def cli(self, *args, wait=True, **extra):
-        """main.py with the farm's environment (and `extra` variables)."""
+    def cli(self, *args, wait=True, cwd=ROOT, **extra):
+        """main.py with the farm's environment (and `extra` variables), run in `cwd`."""
         cmd = [sys.executable, str(ROOT / "main.py"), *map(str, args)]
         env = dict(self.env, **extra)
         if not wait:
-            return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240, cwd=ROOT)
+            return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240, cwd=cwd)
 
 
 @pytest.fixture(scope="session")

@@ -69,8 +69,8 @@ def test_s14_cluster_export_is_byte_identical_to_a_local_export_and_reuses_frame
     local, remote = tmp_path / "local", tmp_path / "remote"
     ref = run_cli("export", s, "--out", local, "--workers", "2")
     assert ref.returncode == 0
-    res = farm.cli("export", s, "--out", remote, "--scheduler", farm.address)
-    assert res.returncode == 0, res.stderr
+    res = farm.cli("export", s, "--out", "remote", "--scheduler", farm.address, cwd=tmp_path)   # a relative --out:
+    assert res.returncode == 0, res.stderr                                                 # workers run elsewhere
     assert res.stderr == ref.stderr                           # only the project speaks (no Dask logs)
     assert_same_output(remote, local)
     # DASK_SCHEDULER_ADDRESS does the same; an edit re-renders only its frames, on the cluster

@@ -17,8 +17,8 @@ def click(widget):
 
 def test_s14_export_dialog_on_the_cluster_lists_workers_and_cancel_cancels_tasks(window, qtbot, farm, tmp_path):
     atlas = make_atlas(tmp_path / "atlas")
-    a = moving_session(tmp_path / "a", atlas, 400)
-    b = moving_session(tmp_path / "b", atlas, 400, shift=2.0)
+    a = moving_session(tmp_path / "a", atlas, 250)
+    b = moving_session(tmp_path / "b", atlas, 250, shift=2.0)
     out = tmp_path / "out"
     local_export(b, out)                                   # the previous sequence: another session's
     before = snapshot(out / "in" / "fg")
@@ -60,7 +60,7 @@ def test_s14_export_dialog_on_the_cluster_lists_workers_and_cancel_cancels_tasks
     assert dlg.result is not None and dlg.result.report["passed"], dlg.status.text()
     table = dlg.workers_table
     frames = [int(table.item(r, 3).text()) for r in range(table.rowCount())]
-    assert sum(frames) == 400 - dlg.result.report["reused_frames"] and len(frames) == 2
+    assert sum(frames) == 250 - dlg.result.report["reused_frames"] and len(frames) == 2
     assert snapshot(out / "in" / "fg") == snapshot(local_export(a, tmp_path / "ref") / "in" / "fg")
     dlg.close()
     shutil.rmtree(tmp_path / "ref")

@@ -359,8 +359,12 @@ class ClusterRenderer:
 
     def __call__(self, atlas, spec: RenderSpec, frames: list[int], folder, workers=None,
                  progress: Callable[[int], None] | None = None, cancel: threading.Event | None = None) -> int:
+        import dataclasses
+
         from studio.export.store import is_url
-        folder = str(folder)
+        folder = str(folder) if is_url(folder) else os.path.abspath(folder)   # workers have other working folders
+        spec = dataclasses.replace(spec, atlas_path=os.path.abspath(spec.atlas_path),
+                                   assets_dir=os.path.abspath(spec.assets_dir))
         if not frames:
             return 0
         if not is_url(folder):   # the staging folder exists now: every worker must see this very folder
