@@ -35,7 +35,7 @@ from studio.export.workers import ExportCancelled, RenderSpec, render_into
 
 CONNECT_TIMEOUT_S = 4.0      # unreachable scheduler
 WORKERS_TIMEOUT_S = 3.0      # a scheduler with no workers yet
-PROBE_TIMEOUT_S = 4.0        # every worker's versions and paths: each failure within the 10 s of §14
+PROBE_TIMEOUT_S = 5.0        # every worker's versions and paths: each failure within the 10 s of §14
 MIN_TASK_FRAMES, MAX_TASK_FRAMES = 100, 500
 TASKS_PER_THREAD = 4         # enough tasks to balance the workers and to retry little after a loss
 WORKER_SPRITE_CACHE = 96 << 20
@@ -200,6 +200,13 @@ def _why(exc: BaseException) -> str:
 
 
 # ------------------------------------------------------------- on the workers
+def dask_setup(worker) -> None:
+    """`dask worker ADDR --preload studio.export.cluster` runs this as the worker starts: the imports
+    and the identity a first task or check would pay for are done before the worker takes work."""
+    import fsspec  # noqa: F401 - the store's I/O layer, for runs that write to an object store
+
+    from render.atlas import load_atlas  # noqa: F401
+    identity()
 async def probe(files: dict[str, int], folders: list[str], urls: list[str]) -> dict:
     """This worker's identity and the paths it cannot use, computed off its event loop (imports, a
     slow shared filesystem or store must not stall the worker's heartbeats)."""

@@ -33,7 +33,7 @@ from studio.plan import Project
 from studio.report import frame_stats, timeline_summary
 
 __all__ = ["ExportCancelled", "ExportOptions", "ExportResult", "export_fg", "exit_code", "fg_dir", "frame_hashes",
-           "frames_csv", "render_spec", "run_report", "split_duplicates"]
+           "frames_csv", "render_missing", "render_spec", "run_report"]
 
 CSV_COLUMNS = ("frame", "t_ms", "view", "expression", "mouth", "sprite", "fallback",
                "yaw_deg", "pitch_deg", "roll_deg", "scale", "tx", "ty", "path")
@@ -185,11 +185,12 @@ def exit_code(report: dict, options: ExportOptions) -> int:
     return 0 if report["passed"] or (options.allow_fallback and only_fallback) else 3
 
 
-def _render_sequence(project, options, folder, staging, spec, hashes, progress, cancel):
-    n = len(project.plan)
-    todo = _reuse_unchanged(folder, staging, hashes, RENDERER_VERSION) if options.incremental else list(range(n))
-    reused = n - len(todo)
-    todo, duplicates = split_duplicates(todo, hashes)  # identical inputs (held poses): render once
+def render_missing(project, options, spec, hashes, todo, reused, target, renderer, link, progress, cancel) -> int:
+    """Render the frames in `todo` into `target` (once per distinct input: identical inputs — held poses —
+    are rendered once, then `link([(original, duplicate), …])`), reporting progress over all frames; returns
+    how many frames are now in place: what the renderers reported written, not a listing (NFS caches those)."""
+    n = len(hashes)
+    todo, duplicates = split_duplicates(todo, hashes)
 
     def report_progress(done: int) -> None:
         if progress:
@@ -197,13 +198,22 @@ def _render_sequence(project, options, folder, staging, spec, hashes, progress, 
         fault_point("rendering")
 
     report_progress(0)
-    render = options.renderer or render_frames
-    done = render(project.atlas, spec, todo, staging, options.workers, report_progress, cancel)
-    for dup, orig in duplicates:
-        _link_or_copy(staging / FRAME_NAME.format(orig), staging / FRAME_NAME.format(dup))
+    done = (options.renderer or renderer)(project.atlas, spec, todo, target, options.workers, report_progress, cancel)
     if duplicates:
+        link([(orig, dup) for dup, orig in duplicates])
         report_progress(n - reused)
-    rendered = reused + done + len(duplicates)   # what was reported written, not a listing (NFS caches them)
+    return done + len(duplicates)
+
+
+def _render_sequence(project, options, folder, staging, spec, hashes, progress, cancel):
+    n = len(project.plan)
+    todo = _reuse_unchanged(folder, staging, hashes, RENDERER_VERSION) if options.incremental else list(range(n))
+    reused = n - len(todo)
+    def link(pairs):
+        for orig, dup in pairs:
+            _link_or_copy(staging / FRAME_NAME.format(orig), staging / FRAME_NAME.format(dup))
+    rendered = reused + render_missing(project, options, spec, hashes, todo, reused, staging, render_frames, link,
+                                       progress, cancel)
     fault_point("staging_written")
     mux, mux_note = None, None
     if options.mp4:

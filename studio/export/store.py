@@ -28,7 +28,7 @@ from contracts.errors import ClusterError, ContractError, OutputError
 from contracts.faults import fault_point
 from contracts.jsonfile import dumps, utf8_safe
 from studio.export.fg import (RENDERER_VERSION, ExportCancelled, ExportResult, exit_code, frame_hashes, frames_csv,
-                              render_spec, run_report, split_duplicates)
+                              render_missing, render_spec, run_report)
 from studio.export.workers import FRAME_NAME, render_frames
 
 CURRENT = "CURRENT"
@@ -207,28 +207,15 @@ def export_to_store(project, options, progress=None, cancel=None, sync=None, syn
 def _upload_run(project, options, run: StoreRun, progress, cancel, sync, sync_note, t0) -> dict:
     spec = render_spec(project)
     hashes = frame_hashes(spec)
-    n = len(hashes)
     old = run.previous_hashes() if options.incremental else {}
     prev_fg = f"{run.root}/runs/{(run.previous or {}).get('run_id')}/in/fg"
     reuse = [(f"{prev_fg}/{FRAME_NAME.format(old[h])}", i) for i, h in enumerate(hashes) if h in old]
     run.copy_frames(reuse)
     reused = len(reuse)
-    todo, duplicates = split_duplicates([i for i, h in enumerate(hashes) if h not in old], hashes)
-
-    def report_progress(done: int) -> None:
-        if progress:
-            progress(reused + done, n)
-        fault_point("rendering")
-
-    report_progress(0)
-    render = options.renderer or render_and_upload
-    done = render(project.atlas, spec, todo, run.fg_url, options.workers, report_progress, cancel)
-    if cancel is not None and cancel.is_set():
-        raise ExportCancelled("export cancelled")
-    run.copy_frames([(f"{run.fg_path}/{FRAME_NAME.format(orig)}", dup) for dup, orig in duplicates])
-    if duplicates:
-        report_progress(n - reused)
-    rendered = reused + done + len(duplicates)
+    todo = [i for i, h in enumerate(hashes) if h not in old]
+    link = lambda pairs: run.copy_frames([(f"{run.fg_path}/{FRAME_NAME.format(o)}", d) for o, d in pairs])  # noqa: E731
+    rendered = reused + render_missing(project, options, spec, hashes, todo, reused, run.fg_url, render_and_upload,
+                                       link, progress, cancel)
     notes = [x for x in (sync_note,) if x]
     report = run_report(project, run.fg_url, f"{run.url}/runs/{run.run_id}/frames.csv", rendered, reused, None,
                         notes, sync, t0)
