@@ -79,7 +79,7 @@ class LocalFarm:
                                         "--dashboard-address", ":0"], env=env, stdout=log, stderr=log)]
         self.procs += [subprocess.Popen([str(BIN / "dask"), "worker", self.address, "--nthreads", "1", "--no-nanny",
                                          "--host", "127.0.0.1", "--dashboard-address", ":0",
-                                         "--local-directory", str(folder / f"w{k}"), "--preload", "studio.export.cluster"],
+                                         "--local-directory", str(folder / f"w{k}"), "--preload", "studio.export.cluster_worker"],
                                         env=env, stdout=log, stderr=log)
                        for k in range(workers)]
         from distributed import Client

@@ -103,7 +103,7 @@ _RUN: dict = {"id": None}
 def export_session(session: str, out: str, allow_fallback: bool, run: str) -> dict:
     """One session's whole export, on a worker: the batch report's row."""
     from render.sprites import SPRITES
-    from studio.export.cluster import TaskCancel
+    from studio.export.cluster_worker import TaskCancel
     from studio.export.fg import ExportCancelled, ExportOptions, export_fg
     from studio.plan import open_project
     from studio.qa.sync import sync_for_report

@@ -79,7 +79,7 @@ def start_worker(address: str, folder: Path, env: dict, name: str, wrap: list[st
     `wrap` runs it inside another command (a mount namespace), `extra` adds options (a preload)."""
     cmd = [*wrap, str(BIN / "dask"), "worker", address, "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1",
            "--name", name, "--dashboard-address", ":0", "--death-timeout", "30",
-           "--local-directory", str(folder / name), "--preload", "studio.export.cluster", *extra]
+           "--local-directory", str(folder / name), "--preload", "studio.export.cluster_worker", *extra]
     return start(cmd, env, folder / f"worker-{name}.log")
 
 

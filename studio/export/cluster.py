@@ -13,7 +13,7 @@ Faults: a worker that dies mid-task has its task run again elsewhere by the sche
 frames, the same bytes: a file it left half-written is rewritten); a task lost beyond the
 scheduler's allowed failures is exit 5. When the coordinator dies its connection closes, the
 scheduler releases its tasks, and a running task sees that it was cancelled and stops at the next
-frame (`_task_cancelled`): nothing keeps writing into a staging folder nobody will commit.
+frame (`cluster_worker.TaskCancel`): nothing keeps writing into a staging folder nobody will commit.
 """
 from __future__ import annotations
 
@@ -29,16 +29,16 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
-from contracts.errors import ClusterError, ContractError, OutputError, os_reason, printable, shorten
-from studio.export.identity import differences, identity
-from studio.export.workers import ExportCancelled, RenderSpec, render_into
+from contracts.errors import ClusterError, ContractError, OutputError, printable
+from studio.export.cluster_worker import probe, reason_of, render_chunk
+from studio.export.identity import differences
+from studio.export.workers import ExportCancelled, RenderSpec
 
 CONNECT_TIMEOUT_S = 4.0      # unreachable scheduler
 WORKERS_TIMEOUT_S = 3.0      # a scheduler with no workers yet
 PROBE_TIMEOUT_S = 5.0        # every worker's versions and paths: each failure within the 10 s of §14
 MIN_TASK_FRAMES, MAX_TASK_FRAMES = 100, 500
 TASKS_PER_THREAD = 4         # enough tasks to balance the workers and to retry little after a loss
-WORKER_SPRITE_CACHE = 96 << 20
 
 
 def scheduler_address(given: str | None = None) -> str | None:
@@ -98,7 +98,7 @@ class Cluster:
         t.start()
         t.join(CONNECT_TIMEOUT_S + 1.0)
         if "client" not in box:
-            why = _why(box["error"]) if "error" in box else "no answer"
+            why = reason_of(box["error"]) if "error" in box else "no answer"
             raise ClusterError(where, f"cannot be reached within {CONNECT_TIMEOUT_S:g} s ({why}); "
                                       f"start one with `dask scheduler` or check the address")
         cluster = cls(address, box["client"])
@@ -138,7 +138,7 @@ class Cluster:
         if t.is_alive():
             raise ClusterError(f"scheduler {self.address}", f"its workers did not answer within {PROBE_TIMEOUT_S:g} s")
         if "error" in box:
-            raise ClusterError(f"scheduler {self.address}", f"lost while checking the workers ({_why(box['error'])})")
+            raise ClusterError(f"scheduler {self.address}", f"lost while checking the workers ({reason_of(box['error'])})")
         return box["result"]
 
     def check(self, files: dict[str, int] | None = None, folders=(), urls=()) -> None:
@@ -148,7 +148,7 @@ class Cluster:
         for addr, result in self.run_on_workers(probe, files or {}, list(folders), list(urls)).items():
             where = self._name(addr)
             if isinstance(result, BaseException):
-                raise ClusterError(where, f"cannot run the project's code ({_why(result)}); start workers from the "
+                raise ClusterError(where, f"cannot run the project's code ({reason_of(result)}); start workers from the "
                                           f"project folder with its .venv (see README, render farm)")
             diff = differences(result["identity"])
             if diff:
@@ -159,9 +159,6 @@ class Cluster:
                 more = f" (and {len(unseen) - 1} more)" if len(unseen) > 1 else ""
                 raise ClusterError(where, f"cannot see {printable(path)}: {why}{more}; every path must "
                                           f"mean the same file on every worker")
-                more = f" (and {len(result) - 1} more)" if len(result) > 1 else ""
-                raise ClusterError(self._name(addr), f"cannot see {printable(path)}: {why}{more}; every path must "
-                                                     f"mean the same file on every worker")
 
     def _name(self, addr: str) -> str:
         w = self.workers.get(addr)
@@ -193,124 +190,6 @@ def _refused_fast(address: str, where: str) -> None:
                                   "(start one with `dask scheduler`, or check the address)") from None
     except OSError:
         pass   # unresolvable or unreachable: the client's own attempt says why, within the timeout
-
-
-def _why(exc: BaseException) -> str:
-    return shorten(printable(str(exc).strip() or exc.__class__.__name__), 160)
-
-
-# ------------------------------------------------------------- on the workers
-def dask_setup(worker) -> None:
-    """`dask worker ADDR --preload studio.export.cluster` runs this as the worker starts: the imports
-    and the identity a first task or check would pay for are done before the worker takes work."""
-    import fsspec  # noqa: F401 - the store's I/O layer, for runs that write to an object store
-
-    from render.atlas import load_atlas  # noqa: F401
-    identity()
-async def probe(files: dict[str, int], folders: list[str], urls: list[str]) -> dict:
-    """This worker's identity and the paths it cannot use, computed off its event loop (imports, a
-    slow shared filesystem or store must not stall the worker's heartbeats)."""
-    import asyncio
-    return await asyncio.to_thread(lambda: {"identity": identity(), "unseen": probe_paths(files, folders, urls)})
-
-
-def probe_paths(files: dict[str, int], folders: list[str], urls: list[str]) -> list[tuple[str, str]]:
-    """(path, why) for every path this worker cannot use as the coordinator does."""
-    bad = []
-    for path, size in files.items():
-        try:
-            st = os.stat(path)
-            if st.st_size != size:
-                bad.append((path, f"it has {st.st_size} bytes here, {size} on the coordinator (another file)"))
-        except OSError as exc:
-            bad.append((path, os_reason(exc)))
-    for path in folders:
-        if not os.path.isdir(path):
-            bad.append((path, "no such folder"))
-    for url in urls:
-        try:
-            from studio.export.store import filesystem
-            fs, root = filesystem(url)
-            fs.exists(root)
-        except Exception as exc:
-            from studio.export.store import scrub
-            bad.append((url, scrub(_why(exc))))
-    return bad
-
-
-_WORKER: dict = {"run": None, "atlases": {}}
-
-
-def _worker_atlas(spec: RenderSpec, run: str):
-    """The atlas of this run, loaded once per worker process. A new run starts with an empty sprite
-    cache: a long-lived worker must never draw a sprite file as it was in an earlier run."""
-    from render.atlas import load_atlas
-    from render.sprites import SPRITES
-    if _WORKER["run"] != run:
-        import cv2
-        cv2.setNumThreads(1)   # one worker thread per core: OpenCV's own threads would oversubscribe
-        SPRITES.clear()
-        SPRITES.budget = WORKER_SPRITE_CACHE
-        _WORKER.update(run=run, atlases={})
-    key = (spec.atlas_path, spec.assets_dir)
-    if key not in _WORKER["atlases"]:
-        _WORKER["atlases"][key] = load_atlas(spec.atlas_path, spec.assets_dir)
-    return _WORKER["atlases"][key]
-
-
-class TaskCancel:
-    """A cancel flag for code running in a Dask task: set once the scheduler no longer wants the task
-    (the client cancelled it, or the client — the coordinator — is gone)."""
-
-    def __init__(self):
-        try:
-            from distributed import get_worker
-            from distributed.worker import thread_state
-            self._worker, self._key = get_worker(), thread_state.key
-        except (ImportError, ValueError, AttributeError):  # not in a task: never cancelled
-            self._worker = None
-        self._last, self._answer = 0.0, False
-
-    def is_set(self) -> bool:
-        if self._worker is None or self._answer:
-            return self._answer
-        now = time.monotonic()
-        if now - self._last >= 0.05:
-            self._last = now
-            ts = self._worker.state.tasks.get(self._key)
-            self._answer = ts is None or ts.state in ("cancelled", "released", "forgotten")
-        return self._answer
-
-
-def render_chunk(spec: RenderSpec, folder: str, run: str) -> dict:
-    """One task: render `spec`'s frames (a subset) into `folder` (staging, or a store URL) and say which."""
-    from distributed import get_worker
-    from studio.export.store import is_url
-    addr = get_worker().address
-    t0 = time.perf_counter()
-    cancel = TaskCancel()
-    try:
-        atlas = _worker_atlas(spec, run)
-        if is_url(folder):
-            done = _render_upload(spec, atlas, folder, cancel)
-        else:
-            done = render_into(spec, atlas, range(len(spec.pose)), folder, cancel)
-    except ContractError as err:  # the coordinator read it fine: this worker sees another file, or none
-        raise ClusterError(f"worker {addr} (host {socket.gethostname()})", f"cannot use {err}") from None
-    except OSError as exc:
-        raise OutputError(folder, f"{os_reason(exc)} (on worker {addr}, host {socket.gethostname()})") from None
-    return {"frames": [int(i) for i in spec.frame_ids[:done]], "worker": addr, "seconds": time.perf_counter() - t0}
-
-
-def _render_upload(spec: RenderSpec, atlas, url: str, cancel) -> int:
-    import tempfile
-
-    from studio.export.store import filesystem, upload_frames
-    fs, dest = filesystem(url)
-    with tempfile.TemporaryDirectory(prefix="lipsync-task-") as tmp:
-        done = render_into(spec, atlas, range(len(spec.pose)), tmp, cancel)
-        upload_frames(fs, tmp, [int(i) for i in spec.frame_ids[:done]], dest)
-    return done
 
 
 # ---------------------------------------------------------- on the coordinator
@@ -422,8 +301,8 @@ class ClusterRenderer:
             name = exc.__class__.__name__
             if name == "KilledWorker":
                 raise ClusterError(f"scheduler {self.cluster.address}",
-                                   f"a task was lost beyond its retries (its workers died: {_why(exc)})") from None
-            raise ClusterError(f"scheduler {self.cluster.address}", f"a task failed ({name}: {_why(exc)})") from None
+                                   f"a task was lost beyond its retries (its workers died: {reason_of(exc)})") from None
+            raise ClusterError(f"scheduler {self.cluster.address}", f"a task failed ({name}: {reason_of(exc)})") from None
 
     def _report_workers(self) -> None:
         try:
