@@ -115,6 +115,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=7.0, help="length of each session (7 s = 175 frames)")
     ap.add_argument("--long-minutes", type=float, default=3.0)
     ap.add_argument("--skip-sequential", action="store_true", help="leave out the slowest contender")
+    ap.add_argument("--skip-long", action="store_true", help="leave out the long session")
     args = ap.parse_args()
     from prodlike import generate
     atlas = generate()
@@ -143,6 +144,10 @@ def main() -> None:
             sec, _ = cli("batch", "--list", lst, "--out-root", tmp / f"local{n}", "--local", n)
             shutil.rmtree(tmp / f"local{n}")
             report(f"batch --local {n}", sec)
+        from export_bench import machine_scaling
+        one, two = machine_scaling(sessions[0], tmp / "cpu")
+        print(f"   this machine right now: 2 processes of pure render + encode work reach {two / one:.2f}x one "
+              f"({one:.0f} -> {two:.0f} frames/s): the ceiling of any second worker in this run", flush=True)
         farm = LocalFarm(2, tmp)
         try:
             print(f"   (cluster of 2 workers started in {farm.start_s:.1f} s; not counted)")
@@ -156,6 +161,9 @@ def main() -> None:
                       f"{rows['batch --local 2'] / rows['sequential `export` per session']:.2f}x; cluster vs sequential: "
                       f"{rows['batch --scheduler (2 workers)'] / rows['sequential `export` per session']:.2f}x")
 
+            overhead = farm.task_overhead_ms()
+            if args.skip_long:
+                return
             from export_bench import make_long_session
             (tmp / "long").mkdir()
             long = make_long_session(tmp / "long", args.long_minutes, atlas=atlas)
@@ -170,7 +178,6 @@ def main() -> None:
                 print(f"   {name:<34} {sec:7.1f} s  {n_long / sec:6.1f} frames/s", flush=True)
             print(f"   second worker: {lrows['export --workers 2'] / lrows['export --workers 1']:.2f}x; cluster vs local "
                   f"2 workers: {lrows['export --scheduler (2 workers)'] / lrows['export --workers 2']:.2f}x")
-            overhead = farm.task_overhead_ms()
         finally:
             farm.stop()
         host_fps = max(lrows["export --scheduler (2 workers)"], rows["batch --scheduler (2 workers)"])

@@ -100,10 +100,12 @@ def read_list(path: Path) -> list[str]:
 _RUN: dict = {"id": None}
 
 
-def export_session(session: str, out: str, allow_fallback: bool, run: str) -> dict:
-    """One session's whole export, on a worker: the batch report's row."""
+def export_session(session: str, out: str, allow_fallback: bool, run: str, expected: dict | None = None) -> dict:
+    """One session's whole export, on a worker: the batch report's row. `expected` is the coordinator's
+    plan_identity of the session (remote clusters): a worker that sees its files differently fails
+    that session with exit 5 before writing anything."""
     from render.sprites import SPRITES
-    from studio.export.cluster_worker import TaskCancel
+    from studio.export.cluster_worker import TaskCancel, check_same_plan, worker_name
     from studio.export.fg import ExportCancelled, ExportOptions, export_fg
     from studio.plan import open_project
     from studio.qa.sync import sync_for_report
@@ -117,7 +119,10 @@ def export_session(session: str, out: str, allow_fallback: bool, run: str) -> di
     row = {"input": session, "out": out, "exit": 1, "frames": None, "rendered": None, "reused": None,
            "passed": False, "sync": None, "seconds": None, "error": None, "host": socket.gethostname()}
     try:
-        project = open_project(session, check_sprites=True)
+        project = open_project(session)
+        project.check_sprites(cached=True)     # exit 2 before writing; the frames find the sprites decoded
+        if expected is not None:
+            check_same_plan(expected, project, worker_name())
         sync, note = sync_for_report(project)
         opts = ExportOptions(out_dir=out if is_url(out) else Path(out), allow_fallback=allow_fallback, workers=1)
         result = export_fg(project, opts, cancel=TaskCancel(), sync=sync, sync_note=note)
@@ -166,27 +171,32 @@ def check_cluster_sees(cluster, items: list[Item], out_root: str) -> None:
 
 
 def run_batch(items: list[Item], client, allow_fallback: bool, on_row: Callable[[dict], None],
-              cancel=None) -> list[dict]:
-    """Submit one task per valid item; call on_row(row) as each finishes; rows in input order."""
+              cancel=None, remote: bool = False) -> list[dict]:
+    """Submit one task per valid item; call on_row(row) as each finishes; rows in input order.
+    `remote`: the workers are other machines, so this process opens each session first (between
+    polls, while earlier sessions render): invalid input is found here, and each task carries what
+    this machine sees so a worker that sees other files fails that session with exit 5."""
     run = uuid.uuid4().hex[:12]
     rows: list[dict | None] = [None] * len(items)
-    futures = {}
-    for k, it in enumerate(items):
-        if it.error is not None:
-            rows[k] = failed_row(it, 2, it.error)
-            on_row(rows[k])
-            continue
-        fut = client.submit(export_session, os.path.abspath(it.input), it.out, allow_fallback, run,
-                            key=f"lipsync-batch-{run}-{k:05d}", pure=False)
-        futures[fut] = k
-    pending = set(futures)
+    futures, pending = {}, set()
+    queue = list(enumerate(items))
     try:
-        while pending:
+        while queue or pending:
             if cancel is not None and cancel.is_set():
                 raise KeyboardInterrupt
+            if queue:
+                k, it = queue.pop(0)
+                fut = _submit(client, it, k, run, allow_fallback, remote)
+                if isinstance(fut, dict):
+                    rows[k] = fut
+                    on_row(fut)
+                else:
+                    futures[fut] = k
+                    pending.add(fut)
             finished = [f for f in pending if f.done()]
             if not finished:
-                time.sleep(0.05)
+                if not queue:
+                    time.sleep(0.05)
                 continue
             for fut in finished:
                 pending.discard(fut)
@@ -196,6 +206,22 @@ def run_batch(items: list[Item], client, allow_fallback: bool, on_row: Callable[
     finally:
         client.cancel(list(pending))
     return rows
+
+
+def _submit(client, it: Item, k: int, run: str, allow_fallback: bool, remote: bool):
+    """The session's task, or its row when it is invalid here."""
+    if it.error is not None:
+        return failed_row(it, 2, it.error)
+    expected = None
+    if remote:
+        from studio.export.cluster_worker import plan_identity
+        from studio.plan import open_project
+        try:
+            expected = plan_identity(open_project(it.input))
+        except ContractError as err:
+            return failed_row(it, 2, str(err))
+    return client.submit(export_session, os.path.abspath(it.input), it.out, allow_fallback, run, expected,
+                         key=f"lipsync-batch-{run}-{k:05d}", pure=False)
 
 
 def failed_row(item: Item, code: int, error: str) -> dict:

@@ -102,7 +102,7 @@ def run(args, say) -> int:
         bar.step()
     rows = []
     try:
-        rows = run_batch(items, client, args.allow_fallback, on_row)
+        rows = run_batch(items, client, args.allow_fallback, on_row, remote=bool(address))
     finally:
         bar.clear()
         closer()

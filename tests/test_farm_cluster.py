@@ -211,6 +211,13 @@ def test_s14_worker_that_cannot_see_a_sprite_is_exit_5_naming_worker_and_path(fa
         line = res.stderr.strip()
         assert "worker tcp://127.0.0.1:" in line and f"cannot see {hidden}/" in line and "no such file" in line
         assert not (tmp_path / "out").exists()
+        # in a batch the worker opens the session itself: it would draw fallback frames where the
+        # coordinator sees sprites, so that session is exit 5 naming the worker and the path, unwritten
+        res = farm.cli("batch", s, "--out-root", tmp_path / "dest", "--scheduler", address)
+        assert res.returncode == 5, res.stdout + res.stderr
+        row = json.loads((tmp_path / "dest" / "batch_report.json").read_text())["rows"][0]
+        assert row["exit"] == 5 and "worker tcp://127.0.0.1:" in row["error"] and f"cannot see {hidden}/" in row["error"]
+        assert not (tmp_path / "dest" / "small").exists()
     finally:
         stop([worker])
         wait_for_workers(address, 0)

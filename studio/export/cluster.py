@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from contracts.errors import ClusterError, ContractError, OutputError, printable
-from studio.export.cluster_worker import probe, reason_of, render_chunk
+from studio.export.cluster_worker import plan_identity, probe, reason_of, render_chunk
 from studio.export.identity import differences
 from studio.export.workers import ExportCancelled, RenderSpec
 
@@ -194,16 +194,12 @@ def _refused_fast(address: str, where: str) -> None:
 
 # ---------------------------------------------------------- on the coordinator
 def input_files(project) -> dict[str, int]:
-    """path -> size of every file the frames are rendered from: the atlas, each sprite drawn, the WAV."""
-    paths = [project.atlas.path, *(project.atlas.assets_dir / rel for rel, _ in project.sprites_used())]
-    if project.session.audio_path is not None:
-        paths.append(project.session.audio_path)
-    files = {}
-    for p in paths:
-        try:
-            files[os.path.abspath(p)] = os.stat(p).st_size
-        except OSError:
-            pass   # a missing WAV is a warning; a missing sprite is a fallback frame: nothing to compare
+    """path -> size of every file the frames are rendered from: the atlas, each sprite drawn, the WAV
+    (a missing WAV is a warning, a missing sprite a fallback frame: nothing to compare)."""
+    files = {p: size for p, size in plan_identity(project)["files"].items() if size >= 0}
+    wav = project.session.audio_path
+    if wav is not None and os.path.isfile(wav):
+        files[os.path.abspath(wav)] = os.path.getsize(wav)
     return files
 
 
@@ -290,6 +286,10 @@ class ClusterRenderer:
                 progress(done)
             if self.on_workers:
                 self.on_workers(self.cluster.workers)
+        for w in self.cluster.workers.values():
+            w.running = 0
+        if self.on_workers:
+            self.on_workers(self.cluster.workers)
         return done
 
     def _result(self, fut) -> dict:

@@ -58,6 +58,55 @@ def probe_paths(files: dict[str, int], folders: list[str], urls: list[str]) -> l
     return bad
 
 
+def plan_identity(project) -> dict:
+    """What a session's frames are drawn from, as this machine sees it: every file the plan draws
+    (with its size) and a digest of which sprite each frame draws. A worker that opens the same
+    session and finds another identity would render other frames (a sprite it cannot see becomes a
+    fallback frame), so a remote batch compares the two before exporting."""
+    import hashlib
+    files = {}
+    paths = [project.atlas.path, *(project.atlas.assets_dir / rel for rel, _ in project.sprites_used())]
+    for p in paths:
+        try:
+            files[os.path.abspath(p)] = os.stat(p).st_size
+        except OSError:
+            files[os.path.abspath(p)] = -1
+    plan = project.plan
+    names = "\n".join(plan.resolved[k].sprite for k in plan.sprite.tolist())
+    return {"files": files, "sprites": hashlib.blake2b(names.encode(), digest_size=12).hexdigest()}
+
+
+def check_same_plan(expected: dict, project, where: str) -> None:
+    """ClusterError naming `where` and the first file this worker sees differently from the coordinator."""
+    here = plan_identity(project)
+    for path, size in expected["files"].items():
+        if here["files"].get(path, _size(path)) != size:
+            mine = here["files"].get(path, _size(path))
+            seen = "cannot see" if mine < 0 else f"sees another file at ({mine} bytes here, {size} there)"
+            raise ClusterError(where, f"{seen} {printable(path)}; every path must mean the same file on every worker")
+    extra = sorted(set(here["files"]) - set(expected["files"]))
+    if here["sprites"] != expected["sprites"]:
+        detail = f" (it draws {printable(extra[0])})" if extra else ""
+        raise ClusterError(where, f"draws other sprites for this session than the coordinator{detail}; every path "
+                                  f"must mean the same file on every worker")
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return -1
+
+
+def worker_name() -> str:
+    """'worker tcp://… (host …)' inside a task, else this host."""
+    try:
+        from distributed import get_worker
+        return f"worker {get_worker().address} (host {socket.gethostname()})"
+    except (ImportError, ValueError):
+        return f"host {socket.gethostname()}"
+
+
 _WORKER: dict = {"run": None, "atlases": {}}
 
 
@@ -116,9 +165,9 @@ def render_chunk(spec: RenderSpec, folder: str, run: str) -> dict:
         else:
             done = render_into(spec, atlas, range(len(spec.pose)), folder, cancel)
     except ContractError as err:  # the coordinator read it fine: this worker sees another file, or none
-        raise ClusterError(f"worker {addr} (host {socket.gethostname()})", f"cannot use {err}") from None
+        raise ClusterError(worker_name(), f"cannot use {err}") from None
     except OSError as exc:
-        raise OutputError(folder, f"{os_reason(exc)} (on worker {addr}, host {socket.gethostname()})") from None
+        raise OutputError(folder, f"{os_reason(exc)} (on {worker_name()})") from None
     return {"frames": [int(i) for i in spec.frame_ids[:done]], "worker": addr, "seconds": time.perf_counter() - t0}
 
 
