@@ -119,7 +119,7 @@ def main() -> None:
     args = ap.parse_args()
     from prodlike import generate
     atlas = generate()
-    with tempfile.TemporaryDirectory(prefix="lipsync-farm-bench-", dir=ROOT / "bench") as tmp:
+    with tempfile.TemporaryDirectory(prefix="lipsync-bench-farm-", dir=ROOT / "bench") as tmp:
         tmp = Path(tmp)
         sessions = make_sessions(tmp / "sessions", args.sessions, args.seconds, atlas)
         frames = args.sessions * int(-(-args.seconds * 1000 // 40))
