@@ -7,7 +7,9 @@ primitives: the save journal, the export and every save write through them.
 """
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -74,6 +76,18 @@ def write_temp(path: Path, raw: bytes, mode: int, temp: Path | None = None) -> P
     return Path(tmp)
 
 
+def _refuse_special(path: Path) -> None:
+    """A rename over a device, FIFO or socket would replace it with a plain file (`--out /dev/full`
+    as root would remove the device): only regular files (or nothing) are replaced."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if not stat.S_ISREG(mode):
+        from contracts.jsonfile import kind_name  # (jsonfile is heavy; only needed on this refusal)
+        raise OSError(errno.EEXIST, f"it is {kind_name(mode)}, not a regular file", str(path))
+
+
 def write_atomic(path: str | Path, data: str | bytes, backup: bool = False, keep_mode: bool = False,
                  mode: int | None = None) -> None:
     """Replace `path` with `data` so a reader (or a crash) sees the old file or the new one, never half.
@@ -81,6 +95,7 @@ def write_atomic(path: str | Path, data: str | bytes, backup: bool = False, keep
     With `backup`, the previous file is kept as `<name>.bak` first.
     """
     path = Path(path)
+    _refuse_special(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode("utf-8") if isinstance(data, str) else data
     tmp = write_temp(path, raw, mode if mode is not None else mode_for(path, keep_mode))

@@ -7,6 +7,7 @@ sits in memory twice.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -14,8 +15,10 @@ from typing import Iterator
 import numpy as np
 import soundfile
 
-from contracts.errors import ContractError, shorten
+from contracts.errors import ContractError, os_reason, shorten
 from contracts.jsonfile import file_problem
+from contracts.native import meaning, native_messages
+from contracts.riff import wav_header_problem
 
 RATE_RANGE = (8000, 384000)
 CONTAINERS = {"WAV", "WAVEX", "RF64", "W64"}
@@ -42,9 +45,17 @@ def wav_info(path: Path) -> WavInfo:
     if problem is not None:
         raise ContractError(path, "", f"the audio file {problem}")
     try:
-        info = soundfile.info(str(path))
+        with open(path, "rb") as f:
+            problem = wav_header_problem(f)
+    except OSError as exc:
+        raise ContractError(path, "", f"the audio file cannot be read ({os_reason(exc)})") from None
+    if problem is not None:
+        raise ContractError(path, "", f"the audio file cannot be used: {problem}")
+    try:
+        with native_messages() as said:
+            info = soundfile.info(str(path))
     except Exception as exc:  # libsndfile reports unreadable files with its own error types
-        raise ContractError(path, "", f"the audio file cannot be read as a WAV ({shorten(str(exc), 80)})") from None
+        raise ContractError(path, "", f"the audio file cannot be read as a WAV ({_libsndfile_words(exc, said)})") from None
     if info.format not in CONTAINERS or info.subtype not in SUBTYPES:
         raise ContractError(path, "", f"expected a PCM or float WAV, got {info.format} {info.subtype}")
     if not RATE_RANGE[0] <= info.samplerate <= RATE_RANGE[1]:
@@ -52,6 +63,17 @@ def wav_info(path: Path) -> WavInfo:
     if info.frames < 1 or info.channels < 1:
         raise ContractError(path, "", "the WAV holds no samples")
     return WavInfo(Path(path), int(info.frames), int(info.samplerate), int(info.channels))
+
+
+def _libsndfile_words(exc: Exception, native: list[str]) -> str:
+    """libsndfile's reason without the path it repeats, and never its "File does not exist" about a
+    file we have just opened (its catch-all when no decoder accepts the data)."""
+    text = str(getattr(exc, "error_string", None) or exc)
+    text = re.sub(r"^Error opening .*?: ", "", text)
+    if "does not exist" in text:
+        text = "no decoder accepts its data"
+    said = meaning(native)
+    return shorten(text.rstrip(".") + (f": {said}" if said else ""), 120)
 
 
 def downmix(data: np.ndarray) -> np.ndarray:
@@ -79,7 +101,7 @@ def mono_blocks(path: Path, block: int = BLOCK_FRAMES, start: int = 0, stop: int
                 left -= len(data)
                 yield downmix(data)
     except (RuntimeError, soundfile.LibsndfileError) as exc:
-        raise ContractError(path, "", f"the audio file cannot be decoded ({shorten(str(exc), 80)})") from None
+        raise ContractError(path, "", f"the audio file cannot be decoded ({_libsndfile_words(exc, [])})") from None
 
 
 def read_mono(path: Path) -> tuple[np.ndarray, int]:

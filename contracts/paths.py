@@ -57,9 +57,11 @@ def resolve_path(value: str, key: str, session_file: Path, bases: list[Path], fi
     if p.is_absolute():
         places = [p]
     else:
-        places = []
+        # '../x.json' from '/' and from '/a' is the same place: list (and try) each place once
+        places, seen = [], set()
         for base in [*first, *bases]:
-            if base / p not in places:
+            if os.path.normpath(base / p) not in seen:
+                seen.add(os.path.normpath(base / p))
                 places.append(base / p)
     for cand in places:
         why = _probe(cand)

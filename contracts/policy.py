@@ -10,7 +10,7 @@ import json
 import math
 from pathlib import Path
 
-from contracts.errors import ContractError
+from contracts.errors import ContractError, plain
 from contracts.jsonfile import RESOURCES, describe, read_json
 
 RANGES = {
@@ -35,7 +35,7 @@ def _checked(layer, file, where_prefix: str) -> dict:
         where = f"{where_prefix}.{k}" if where_prefix else k
         lo, hi = RANGES[k]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
-            raise ContractError(file, where, f"expected a number from {lo:g} to {hi:g}, got {describe(v)}")
+            raise ContractError(file, where, f"expected a number from {plain(lo)} to {plain(hi)}, got {describe(v)}")
     return layer
 
 

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from contracts.audio import wav_info
-from contracts.errors import ContractError, display_path
+from contracts.errors import ContractError, display_path, plain
 from contracts.journal import recover as recover_save
-from contracts.jsonfile import describe, file_problem, json_number, read_json, require_finite, validate, whole_number
+from contracts.jsonfile import (describe, file_problem, gc_paused, json_number, read_json, require_finite, validate,
+                                whole_number)
 from contracts.paths import MissingPath, candidate_bases, resolve_path
 from contracts.policy import session_layer
 from contracts.timelines import ExpressionTrack, MouthTrack, PoseTrack, checked_step, load_timeline
@@ -127,7 +128,7 @@ def _resolve_step(doc: dict, path: Path, mouth: MouthTrack | None, pose: PoseTra
     for w, v in declared[1:]:
         if v != declared[0][1]:
             raise ContractError(path, "step_ms",
-                                f"step mismatch: {declared[0][0]} is {declared[0][1]:g} but {w} is {v:g}")
+                                f"step mismatch: {declared[0][0]} is {plain(declared[0][1])} but {w} is {plain(v)}")
     return float(declared[0][1]) if declared else DEFAULT_STEP_MS
 
 
@@ -142,7 +143,7 @@ def _render_settings(doc: dict, path: Path, ov) -> RenderSettings:
         ratio = require_finite(r["target_h_ratio"], path, "render.target_h_ratio")
         lo, hi = TARGET_H_RATIO_RANGE
         if not lo <= ratio <= hi:
-            raise ContractError(path, "render.target_h_ratio", f"expected a number from {lo:g} to {hi:g}, "
+            raise ContractError(path, "render.target_h_ratio", f"expected a number from {plain(lo)} to {plain(hi)}, "
                                                                 f"got {describe(r['target_h_ratio'])}")
         rs.target_h_ratio = ratio
     if ov.canvas:
@@ -151,6 +152,7 @@ def _render_settings(doc: dict, path: Path, ov) -> RenderSettings:
     return rs
 
 
+@gc_paused
 def load_session(path: str | Path, overrides: Overrides | None = None) -> Session:
     """Load and check a session and its timelines; raises ContractError on invalid input."""
     path = Path(path)
@@ -185,8 +187,8 @@ def load_session(path: str | Path, overrides: Overrides | None = None) -> Sessio
 
     step_ms = _resolve_step(doc, path, mouth, pose)
     if expression is not None and expression.step_ms not in (None, step_ms):
-        warnings.append(f"{display_path(expression.path)} step_ms {expression.step_ms:g} differs from "
-                        f"the session's {step_ms:g}")
+        warnings.append(f"{display_path(expression.path)} step_ms {plain(expression.step_ms)} differs from "
+                        f"the session's {plain(step_ms)}")
 
     # Audio: the session's key; in form A without one, the mouth timeline's `audio`
     # (resolved against the mouth file's folder first). Only a *missing* WAV is a warning.
@@ -217,13 +219,13 @@ def load_session(path: str | Path, overrides: Overrides | None = None) -> Sessio
         elif audio_path is None:
             warnings.append("the session names no audio file; preview and export play no sound")
     if audio_ms > MAX_AUDIO_MS:
-        raise ContractError(audio_path, "", f"the WAV is {audio_ms:.0f} ms long, over 24 hours")
+        raise ContractError(audio_path, "", f"the WAV is {plain(round(audio_ms))} ms long, over 24 hours")
     if target_frames(audio_ms, step_ms) > MAX_FRAMES:
-        raise ContractError(path, "audio_ms", f"audio_ms {audio_ms:g} at step_ms {step_ms:g} makes "
+        raise ContractError(path, "audio_ms", f"audio_ms {plain(audio_ms)} at step_ms {plain(step_ms)} makes "
                                               f"{target_frames(audio_ms, step_ms):,} frames; at most {MAX_FRAMES:,} "
                                               f"(24 hours at 50 fps) are supported")
     if wav_ms is not None and declared_ms is not None and abs(wav_ms - declared_ms) > step_ms / 2:
-        warnings.append(f"declared audio_ms {declared_ms:g} differs from the WAV's {wav_ms} ms by more "
+        warnings.append(f"declared audio_ms {plain(declared_ms)} differs from the WAV's {wav_ms} ms by more "
                         f"than step_ms/2")
 
     # Atlas and assets: command-line flags win over the session's keys.

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from contracts.errors import ContractError, printable, shorten
-from contracts.jsonfile import RESOURCES, describe, read_json, require_finite, validate
+from contracts.coverage import any_cover, latest_cover
+from contracts.errors import SAME_KIND_WARNINGS, ContractError, more_line, plain, printable, shorten
+from contracts.jsonfile import RESOURCES, describe, gc_paused, read_json, require_finite, validate
 
 POSE_FIELDS = ("yaw_deg", "pitch_deg", "roll_deg", "tx", "ty", "scale")
 POSE_DEFAULTS = (0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
@@ -60,13 +61,29 @@ def _events_list(doc, keys: tuple[str, ...], path: Path, what: str):
     raise ContractError(path, "top level", f"the {what} has no {' or '.join(keys)} list")
 
 
+def finite_column(values: list, path: Path | None, shape: str, key: str, index: list[int] | None = None) -> np.ndarray:
+    """values[j] (the `key` of event index[j], or of event j) as float64 in one pass; the first that is
+    not a finite number is the ContractError naming its event (found only then: the common case
+    builds no message)."""
+    try:
+        if all(type(v) is int or type(v) is float for v in values):   # bool is not a number here
+            column = np.asarray(values, dtype=np.float64)
+            if np.isfinite(column).all():
+                return column
+    except OverflowError:   # an integer beyond float range: named below
+        pass
+    for j, v in enumerate(values):
+        require_finite(v, path, f"{_where(shape, j if index is None else index[j])}.{key}")
+    return np.asarray(values, dtype=np.float64)
+
+
 def _check_sorted(times: list[float], path: Path, list_key: str) -> None:
     t = np.asarray(times, dtype=np.float64)
     bad = np.flatnonzero(t[1:] < t[:-1])
     if len(bad):
         i = int(bad[0]) + 1
         raise ContractError(path, f"{list_key}[{i}].t_ms",
-                            f"events must be sorted by t_ms ascending ({times[i]:g} comes after {times[i - 1]:g})")
+                            f"events must be sorted by t_ms ascending ({plain(times[i])} comes after {plain(times[i - 1])})")
 
 
 def _index_key(shape: str) -> str:
@@ -143,20 +160,12 @@ def parse_pose(doc, path: Path | None) -> PoseTrack:
     validate(doc, "pose_timeline", path, "pose timeline")
     frames, shape = _events_list(doc, ("frames", "timeline"), path, "pose timeline")
     meta = doc.get("meta", {}) if isinstance(doc, dict) else {}
-    times, rows, any_angle = [], [], False
-    for i, fr in enumerate(frames):
-        where = _where(shape, i)
-        times.append(require_finite(fr["t_ms"], path, f"{where}.t_ms"))
-        euler = fr.get("euler")
-        row = []
-        for name, default in zip(POSE_FIELDS, POSE_DEFAULTS):
-            v = _pose_value(fr, euler if name in LEGACY_ANGLE else None, name, path, where)
-            any_angle |= v is not None and name in LEGACY_ANGLE
-            row.append(default if v is None else v)
-        rows.append(row)
-    _check_sorted(times, path, _index_key(shape))
-    t = np.asarray(times, dtype=np.float64)
-    v = np.asarray(rows, dtype=np.float64).reshape(-1, len(POSE_FIELDS))
+    t = finite_column([fr["t_ms"] for fr in frames], path, shape, "t_ms")
+    _check_sorted(t, path, _index_key(shape))
+    columns = _pose_columns(frames)
+    if columns is None:   # a value that is not a finite number: the frame by frame reading names it
+        columns = _pose_rows(frames, path, shape)
+    v, any_angle = columns
     keep = np.append(t[1:] != t[:-1], True) if len(t) else np.zeros(0, bool)  # equal t_ms: the last counts
     track = PoseTrack(path, doc, shape, t[keep], v[keep], interpolation=meta.get("interpolation", "linear"),
                       scale_mode=str(meta.get("scale_mode", "absolute")), step_ms=_pose_step(meta, path))
@@ -169,6 +178,51 @@ def parse_pose(doc, path: Path | None) -> PoseTrack:
         track.warnings.append(f"no frame of the pose timeline carries yaw, pitch or roll (top level or in "
                               f"'euler'){_unusual_keys(frames)}; every frame renders front")
     return track
+
+
+def _pose_columns(frames: list) -> tuple[np.ndarray, bool] | None:
+    """Every pose field as a column at once (a million keys in a few seconds); None when some value is
+    not a finite number, for `_pose_rows` to name. Same precedence as `_pose_value`."""
+    out = np.empty((len(frames), len(POSE_FIELDS)), dtype=np.float64)
+    any_angle = False
+    for j, (name, default) in enumerate(zip(POSE_FIELDS, POSE_DEFAULTS)):
+        legacy = LEGACY_ANGLE.get(name)
+        if legacy is None:
+            col = [fr.get(name) for fr in frames]
+        else:
+            col = [fr[name] if name in fr else fr[legacy] if legacy in fr else _euler_angle(fr, name, legacy)
+                   for fr in frames]
+            any_angle = any_angle or any(x is not None for x in col)
+        try:
+            if not all(type(x) is float or type(x) is int or x is None for x in col):
+                return None
+            out[:, j] = [default if x is None else x for x in col]
+        except OverflowError:
+            return None
+    return (out, any_angle) if np.isfinite(out).all() else None
+
+
+def _euler_angle(fr: dict, name: str, legacy: str):
+    euler = fr.get("euler")
+    if euler is None:
+        return None
+    if not isinstance(euler, dict):
+        return math.nan   # not a number: the frame by frame reading says what it is
+    return euler[name] if name in euler else euler.get(legacy)
+
+
+def _pose_rows(frames: list, path, shape: str) -> tuple[np.ndarray, bool]:
+    rows, any_angle = [], False
+    for i, fr in enumerate(frames):
+        where = _where(shape, i)
+        euler = fr.get("euler")
+        row = []
+        for name, default in zip(POSE_FIELDS, POSE_DEFAULTS):
+            v = _pose_value(fr, euler if name in LEGACY_ANGLE else None, name, path, where)
+            any_angle |= v is not None and name in LEGACY_ANGLE
+            row.append(default if v is None else v)
+        rows.append(row)
+    return np.asarray(rows, dtype=np.float64).reshape(-1, len(POSE_FIELDS)), any_angle
 
 
 def _unusual_keys(frames: list) -> str:
@@ -203,6 +257,11 @@ class MouthTrack:
         return np.where(np.isnan(self.durs), nxt, self.starts + np.nan_to_num(self.durs))
 
     @property
+    def units(self) -> list:
+        """The words an aligner wrote beside the events (SPEC §13 Words): shown, never rendered."""
+        return self.doc.get("units", []) if isinstance(self.doc, dict) else []
+
+    @property
     def end_ms(self) -> float | None:
         if not len(self.starts):
             return None
@@ -210,21 +269,19 @@ class MouthTrack:
         return float(self.starts[-1] + (0.0 if math.isnan(d) else d))
 
     def sample(self, n_frames: int, step_ms: float) -> np.ndarray:
-        """Mouth id per frame; gaps and everything after the last event are closed (0).
-
-        Events are painted in file order: as they are sorted, a later paint is a later start
-        (or an equal start later in the file), which is exactly the overlap rule.
-        """
-        out = np.zeros(n_frames, dtype=np.int8)
+        """Mouth id per frame; gaps and everything after the last event are closed (0). Where events
+        overlap the one that starts later wins (equal starts: the later in the file): as events are
+        sorted, that is the last in file order covering the frame."""
         i0 = np.clip(first_frame_at_or_after(self.starts, step_ms), 0, n_frames)
         i1 = np.clip(first_frame_at_or_after(self.ends(step_ms), step_ms), 0, n_frames)
-        for a, b, m in zip(i0.tolist(), i1.tolist(), self.ids.tolist()):
-            if b > a:
-                out[a:b] = m
-        return out
+        who = latest_cover(i0, i1, n_frames)
+        return np.where(who >= 0, self.ids[np.maximum(who, 0)] if len(self.ids) else 0, 0).astype(np.int8)
 
 
-def _mouth_id(ev: dict, path, where: str) -> int:
+_MOUTH_IDS = {0: 0, 1: 1, 2: 2, 3: 3, 4: 4, 5: 5}   # (1.0 == 1 finds 1; True is refused before)
+
+
+def _mouth_id(ev: dict, path, shape: str, i: int) -> int:
     """The event's mouth as an id; two of mouth_id / mouth / mouth6 that disagree are an error."""
     found = []
     for key in MOUTH_KEYS:
@@ -232,19 +289,20 @@ def _mouth_id(ev: dict, path, where: str) -> int:
             continue
         raw = ev[key]
         if key == "mouth_id":
-            if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw not in range(len(MOUTHS)):
-                raise ContractError(path, f"{where}.mouth_id",
+            mid = None if isinstance(raw, bool) or not isinstance(raw, (int, float)) else _MOUTH_IDS.get(raw)
+            if mid is None:
+                raise ContractError(path, f"{_where(shape, i)}.mouth_id",
                                     f"expected a mouth_id from 0 to 5 (closed, a, i, u, e, o), got {describe(raw)}")
-            found.append((key, int(raw)))
+            found.append((key, mid))
         else:
             label = mouth_from_label(raw)
             if label is None:
-                raise ContractError(path, f"{where}.{key}",
+                raise ContractError(path, f"{_where(shape, i)}.{key}",
                                     f"expected one of closed/close, a, i, u, e, o, got {describe(raw)}")
             found.append((key, MOUTHS.index(label)))
-    if len({mid for _, mid in found}) > 1:
+    if len(found) > 1 and len({mid for _, mid in found}) > 1:
         said = " but ".join(f"{k} says {MOUTHS[m]}" for k, m in found)
-        raise ContractError(path, where, f"the event's mouth keys disagree ({said})")
+        raise ContractError(path, _where(shape, i), f"the event's mouth keys disagree ({said})")
     return found[0][1]
 
 
@@ -255,23 +313,44 @@ def _mouth_step(doc, path) -> float | None:
     meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
     inner = checked_step(meta.get("step_ms"), path, "meta.step_ms")
     if top is not None and inner is not None and top != inner:
-        raise ContractError(path, "step_ms", f"step_ms {top:g} and meta.step_ms {inner:g} disagree")
+        raise ContractError(path, "step_ms", f"step_ms {plain(top)} and meta.step_ms {plain(inner)} disagree")
     return top if top is not None else inner
+
+
+def _check_units(units, path, where: str, depth: int = 0) -> None:
+    """SPEC §13 Words: a list of {text, t0_ms, t1_ms} (Japanese words also carry their `morae`)."""
+    if not isinstance(units, list):
+        raise ContractError(path, where, f"expected a list of words {{text, t0_ms, t1_ms}}, got {describe(units)}")
+    for i, u in enumerate(units):
+        at = f"{where}[{i}]"
+        if not isinstance(u, dict) or not isinstance(u.get("text"), str):
+            raise ContractError(path, at, f"expected a word {{text, t0_ms, t1_ms}}, got {describe(u)}")
+        for key in ("t0_ms", "t1_ms"):
+            require_finite(u.get(key), path, f"{at}.{key}")
+        if "morae" in u and depth == 0:
+            _check_units(u["morae"], path, f"{at}.morae", 1)
 
 
 def parse_mouth(doc, path: Path | None) -> MouthTrack:
     validate(doc, "mouth_timeline", path, "mouth timeline")
     events, shape = _events_list(doc, ("frames", "timeline"), path, "mouth timeline")
-    starts, durs, ids = [], [], []
-    for i, ev in enumerate(events):
-        where = _where(shape, i)
-        starts.append(require_finite(ev["t_ms"], path, f"{where}.t_ms"))
-        durs.append(require_finite(ev["dur_ms"], path, f"{where}.dur_ms") if "dur_ms" in ev else math.nan)
-        ids.append(_mouth_id(ev, path, where))
+    starts = finite_column([ev["t_ms"] for ev in events], path, shape, "t_ms")
+    durs = _optional_column(events, "dur_ms", path, shape)
+    ids = np.asarray([_mouth_id(ev, path, shape, i) for i, ev in enumerate(events)], dtype=np.int8)
     _check_sorted(starts, path, _index_key(shape))
     wrapper = doc if isinstance(doc, dict) else {}
-    return MouthTrack(path, doc, shape, np.asarray(starts, dtype=np.float64), np.asarray(durs, dtype=np.float64),
-                      np.asarray(ids, dtype=np.int8), step_ms=_mouth_step(doc, path), audio=wrapper.get("audio"))
+    if "units" in wrapper:
+        _check_units(wrapper["units"], path, "units")
+    return MouthTrack(path, doc, shape, starts, durs, ids, step_ms=_mouth_step(doc, path), audio=wrapper.get("audio"))
+
+
+def _optional_column(events: list, key: str, path, shape: str) -> np.ndarray:
+    """events[i][key] as float64, NaN where the event has no such key."""
+    out = np.full(len(events), np.nan)
+    has = [i for i, ev in enumerate(events) if key in ev]
+    if has:
+        out[has] = finite_column([events[i][key] for i in has], path, shape, key, index=has)
+    return out
 
 
 # --------------------------------------------------------------------------- expression
@@ -310,7 +389,7 @@ def emo_tables(override: dict | None = None) -> EmoTables:
     return EmoTables({str(k): v for k, v in (override or {}).items()}, integer, production, blink_ms)
 
 
-@dataclass
+@dataclass(slots=True)   # a million of them: no per-event __dict__
 class ExpressionEvent:
     t_ms: float
     dur_ms: float | None  # None: a change point
@@ -334,16 +413,22 @@ class ExpressionTrack:
         last = self.events[-1]
         return last.t_ms + (last.dur_ms or 0.0)
 
-    def intervals(self, session_ms: float) -> list[tuple[float, float, str, int]]:
-        """(start, end, label, index): overlays cover dur_ms; a change point lasts until the next
+    def spans(self, session_ms: float) -> tuple[np.ndarray, np.ndarray]:
+        """(starts, ends) of the events: overlays cover dur_ms; a change point lasts until the next
         change point starts, the last one to the end of the session."""
-        changes = [e for e in self.events if e.dur_ms is None]
-        nxt = {id(a): b.t_ms for a, b in zip(changes, changes[1:])}
-        out = []
-        for e in self.events:
-            end = e.t_ms + e.dur_ms if e.dur_ms is not None else nxt.get(id(e), max(session_ms, e.t_ms))
-            out.append((e.t_ms, end, e.label, e.index))
-        return out
+        n = len(self.events)
+        start = np.fromiter((e.t_ms for e in self.events), np.float64, n)
+        dur = np.fromiter((math.nan if e.dur_ms is None else e.dur_ms for e in self.events), np.float64, n)
+        end = start + dur
+        change = np.flatnonzero(np.isnan(dur))
+        if len(change):
+            end[change] = np.append(start[change[1:]], max(session_ms, float(start[change[-1]])))
+        return start, end
+
+    def intervals(self, session_ms: float) -> list[tuple[float, float, str, int]]:
+        """(start, end, label, index) of every event (see `spans`)."""
+        _, ends = self.spans(session_ms)
+        return [(e.t_ms, end, e.label, e.index) for e, end in zip(self.events, ends.tolist())]
 
     def sample(self, n_frames: int, step_ms: float, labels: list[str], default: str,
                blink: str = "blink") -> tuple[np.ndarray, list[str]]:
@@ -352,29 +437,36 @@ class ExpressionTrack:
         Priority (SPEC §5): any active blink; else the active non-blink event that started
         latest (ties: later in the file); else the default. An unknown label reads as the default.
         """
-        known = set(labels)
-        warnings, seen = [], set()
         d = labels.index(default)
         out = np.full(n_frames, d, dtype=np.int16)
-        blink_mask = np.zeros(n_frames, dtype=bool)
-        for start, end, label, index in self.intervals(n_frames * step_ms):
-            if label is None:
-                label = default
-            elif label not in known:
-                if label not in seen:
-                    seen.add(label)
-                    warnings.append(f"expression label '{shorten(label, 40)}' (first at {_where(self.shape, index)}) "
-                                    f"is not in the atlas's expression_labels; shown as '{default}'")
-                label = default
-            a, b = np.clip(first_frame_at_or_after([start, end], step_ms), 0, n_frames)
-            if b <= a:
-                continue
-            if label == blink:
-                blink_mask[a:b] = True
-            else:
-                out[a:b] = labels.index(label)  # sorted events: later paint = later start
-        if blink in known:
-            out[blink_mask] = labels.index(blink)
+        if not self.events:
+            return out, []
+        code: dict[str, int] = {}
+        for i, label in enumerate(labels):
+            code.setdefault(label, i)
+        unknown: dict[str, int] = {}      # label -> index of its first event, in order
+        ids = []
+        for e in self.events:
+            c = d if e.label is None else code.get(e.label)
+            if c is None:
+                unknown.setdefault(e.label, e.index)
+                c = d
+            ids.append(c)
+        ids = np.asarray(ids, np.int64)
+        start, end = self.spans(n_frames * step_ms)
+        a = np.clip(first_frame_at_or_after(start, step_ms), 0, n_frames)
+        b = np.clip(first_frame_at_or_after(end, step_ms), 0, n_frames)
+        is_blink = ids == code[blink] if blink in code else np.zeros(len(ids), bool)
+        who = latest_cover(a[~is_blink], b[~is_blink], n_frames)   # sorted: the last covering = latest start
+        out[who >= 0] = ids[~is_blink][who[who >= 0]]
+        if blink in code:
+            out[any_cover(a[is_blink], b[is_blink], n_frames)] = code[blink]
+        warnings = [f"expression label '{shorten(label, 40)}' (first at {_where(self.shape, index)}) "
+                    f"is not in the atlas's expression_labels; shown as '{default}'"
+                    for label, index in list(unknown.items())[:SAME_KIND_WARNINGS]]
+        if len(unknown) > SAME_KIND_WARNINGS:
+            warnings.append(more_line(len(unknown) - SAME_KIND_WARNINGS, f"expression labels are not in the "
+                                                                        f"atlas's expression_labels; shown as '{default}'"))
         return out, warnings
 
 
@@ -382,33 +474,40 @@ def parse_expression(doc, path: Path | None, emo_map: dict | None = None) -> Exp
     validate(doc, "expression_timeline", path, "expression timeline")
     events_doc, shape = _events_list(doc, ("timeline",), path, "expression timeline")
     tables = emo_tables(emo_map)
-    events, times, unknown = [], [], {}
-    for i, ev in enumerate(events_doc):
-        where = _where(shape, i)
-        t = require_finite(ev["t_ms"], path, f"{where}.t_ms")
-        times.append(t)
-        dur = require_finite(ev["dur_ms"], path, f"{where}.dur_ms") if "dur_ms" in ev else None
+    times = finite_column([ev["t_ms"] for ev in events_doc], path, shape, "t_ms")
+    durs = _optional_column(events_doc, "dur_ms", path, shape).tolist()
+    events, unknown, read = [], {}, {}
+    for i, (ev, t) in enumerate(zip(events_doc, times.tolist())):
+        dur = None if math.isnan(durs[i]) else durs[i]
         if "expression" in ev:
             events.append(ExpressionEvent(t, dur, ev["expression"], i))
             continue
         # Legacy {t_ms, emo_id, blink}: emo_id is a change point, blink: 1 a blink overlay.
         if "emo_id" in ev:
-            label = tables.label(ev["emo_id"])
+            raw = ev["emo_id"]
+            key = (type(raw), raw) if isinstance(raw, (str, int, float)) else None
+            label = read[key] if key in read else tables.label(raw)   # a file repeats a few ids
+            if key is not None:
+                read[key] = label
             if label is None:
-                first, count = unknown.get(str(ev["emo_id"]), (where, 0))
-                unknown[str(ev["emo_id"])] = (first, count + 1)
+                first, count = unknown.get(str(raw), (_where(shape, i), 0))
+                unknown[str(raw)] = (first, count + 1)
             events.append(ExpressionEvent(t, dur, label, i))
         if ev.get("blink"):
             events.append(ExpressionEvent(t, tables.blink_ms, "blink", i))
     _check_sorted(times, path, _index_key(shape))
     warnings = [f"emo_id {printable(shorten(json.dumps(k, ensure_ascii=False), 40))} (first at {first}, "
                 f"{count} event{'s' if count > 1 else ''}) is in neither emo_id table; read as the default"
-                for k, (first, count) in unknown.items()]
+                for k, (first, count) in list(unknown.items())[:SAME_KIND_WARNINGS]]
+    if len(unknown) > SAME_KIND_WARNINGS:
+        warnings.append(more_line(len(unknown) - SAME_KIND_WARNINGS, "emo_ids are in neither emo_id table; "
+                                                                    "read as the default"))
     wrapper = doc if isinstance(doc, dict) else {}
     step = checked_step(wrapper.get("step_ms"), path, "step_ms")
     return ExpressionTrack(path, doc, shape, events, step_ms=step, warnings=warnings)
 
 
+@gc_paused
 def load_timeline(kind: str, path: Path, emo_map: dict | None = None):
     """Read and parse one timeline file ("pose", "mouth" or "expression")."""
     doc = read_json(path, f"{kind} timeline")

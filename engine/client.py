@@ -216,7 +216,8 @@ def read_audio(path: Path | None, duration_s: float) -> tuple[np.ndarray, int]:
 
 
 def bootstrap_engine(session_id: str, audio_path: Path | None, duration_s: float,
-                     prefer_device: bool = True, output=None) -> EngineClient:
-    """The in-process bootstrapper: the engine behind the EngineClient interface."""
-    audio, sr = read_audio(audio_path, duration_s)
+                     prefer_device: bool = True, output=None, audio: tuple | None = None) -> EngineClient:
+    """The in-process bootstrapper: the engine behind the EngineClient interface. `audio` =
+    (channels × frames float32, sample rate) when the caller has already decoded the WAV."""
+    audio, sr = audio if audio is not None and audio[0] is not None else read_audio(audio_path, duration_s)
     return InProcessEngine(session_id, audio, sr, duration_s, prefer_device=prefer_device, output=output)

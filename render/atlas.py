@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from contracts.errors import ContractError, display_path, printable, shorten
-from contracts.jsonfile import describe, read_json, require_finite, validate
+from contracts.errors import SAME_KIND_WARNINGS, ContractError, display_path, more_line, printable, shorten
+from contracts.jsonfile import describe, gc_paused, read_json, require_finite, validate
 from contracts.timelines import MOUTHS, mouth_from_label
 from render.sprites import SPRITES, Sprite, png_size
 from render.views import rules_with_defaults
@@ -36,23 +36,32 @@ class Atlas:
     labels: list[str]
     default: str
     warnings: list[str] = field(default_factory=list)
+    # Caches: an atlas of 20,000 views asks about 600,000 files; each answer is computed once and
+    # with plain strings (pathlib costs 10x a stat here), so loading stays linear (SPEC §12).
     _exists: dict[str, bool] = field(default_factory=dict, repr=False)
     _resolved: dict = field(default_factory=dict, repr=False)
+    _names: dict[str, str] = field(default_factory=dict, repr=False)
+    _listed: frozenset | None = field(default=None, repr=False)
+    _hints: "HintFinder | None" = field(default=None, repr=False)
+    _folders: "FolderIndex" = field(default_factory=lambda: FolderIndex(), repr=False)
 
     # ---------------------------------------------------------------- files
+    def full(self, rel: str) -> str:
+        return os.path.join(self.assets_dir, rel)
+
     def exists(self, rel: str) -> bool:
         hit = self._exists.get(rel)
         if hit is None:
-            try:
-                hit = (self.assets_dir / rel).is_file()
-            except (OSError, ValueError):  # a name too long, a NUL byte: no such sprite
-                hit = False
-            self._exists[rel] = hit
+            hit = self._exists[rel] = self._folders.is_file(self.full(rel))
         return hit
 
     def variant(self, expression: str, view: str, mouth: str) -> str:
         """<expr>_<view>/<file name of atlas[view][mouth]> (SPEC §6)."""
-        return f"{expression}_{view}/{PurePosixPath(self.views[view][mouth]).name}"
+        rel = self.views[view][mouth]
+        name = self._names.get(rel)
+        if name is None:
+            name = self._names[rel] = PurePosixPath(rel).name
+        return f"{expression}_{view}/{name}"
 
     # -------------------------------------------------------------- fallback
     def resolve(self, expression: str, view: str, mouth: str) -> Resolved:
@@ -92,24 +101,31 @@ class Atlas:
 
     def hint(self, rel: str) -> str:
         """' (did you mean …?)' when a file with a close name exists beside a missing one."""
-        return _did_you_mean(self.assets_dir, rel, self.listed())
+        if self._hints is None:
+            self._hints = HintFinder(self.assets_dir, self.listed())
+        return self._hints.hint(rel)
 
-    def listed(self) -> set[str]:
-        return {r for ms in self.views.values() for r in ms.values()}
+    def listed(self) -> frozenset[str]:
+        if self._listed is None:
+            self._listed = frozenset(r for ms in self.views.values() for r in ms.values())
+        return self._listed
 
     def sprite_sizes(self) -> dict[str, dict[tuple[int, int], str]]:
         """Per view, each (w, h) its existing PNG sprites have (bases and expression variants), with one
         file of that size: production trees mix 720 and 1080 px sprites within a view."""
+        size_of: dict[str, tuple[int, int] | None] = {}   # views often share their files
         out: dict[str, dict[tuple[int, int], str]] = {}
         variants = [e for e in self.labels if e != self.default]
+        base = os.fspath(self.assets_dir)
         for v, mouths in self.views.items():
             sizes: dict[tuple[int, int], str] = {}
+            live = [e for e in variants if self._folders.may_hold(base, f"{e}_{v}")]
             for m, rel in mouths.items():
-                for r in [rel] + [self.variant(e, v, m) for e in variants]:
-                    if self.exists(r):
-                        size = png_size(str(self.assets_dir / r))
-                        if size is not None:
-                            sizes.setdefault(size, r)
+                for r in [rel] + [self.variant(e, v, m) for e in live]:
+                    if r not in size_of:
+                        size_of[r] = png_size(self.full(r)) if self.exists(r) else None
+                    if size_of[r] is not None:
+                        sizes.setdefault(size_of[r], r)
             out[v] = sizes
         return out
 
@@ -122,21 +138,86 @@ def _is_view(value) -> bool:
     return isinstance(value, dict) and any(mouth_from_label(k) == "closed" for k in value)
 
 
-def _did_you_mean(assets_dir: Path, rel: str, listed: set[str] = frozenset()) -> str:
-    """A close name in the same folder that the atlas does not list itself (mouth_closed.png for
-    mouth_close.png; never mouth_o.png for a missing mouth_u.png)."""
-    folder = (assets_dir / rel).parent
-    try:
-        names = os.listdir(folder)
+class FolderIndex:
+    """Which names in a folder are files, from one listing per folder: the expression variants of a
+    large atlas live in thousands of `<expr>_<view>/` folders that mostly do not exist, and one
+    failed listing answers for all their sprites."""
+
+    def __init__(self):
+        self._seen: dict[str, tuple[frozenset[str], frozenset[str]] | None] = {}
+
+    def _entries(self, folder: str) -> tuple[frozenset[str], frozenset[str]] | None:
+        """(file names, folder names) in `folder`; empty when it does not exist, None when unlistable."""
+        hit = self._seen.get(folder, ())
+        if hit == ():
+            hit = self._seen[folder] = self._list(folder)
+        return hit
+
+    def may_hold(self, parent: str, name: str) -> bool:
+        """False when `parent` surely has no folder `name` (so nothing inside it needs a look)."""
+        if "/" in name or name in ("", ".", ".."):
+            return True
+        entries = self._entries(parent)
+        return entries is None or name in entries[1]
+
+    def is_file(self, path: str) -> bool:
+        folder, name = os.path.split(path)
+        entries = self._entries(folder)
+        if entries is None:  # a folder we may not list (or an odd path): ask about the file itself
+            return os.path.isfile(path)   # False for NUL bytes and names too long
+        return name in entries[0]
+
+    @staticmethod
+    def _list(folder: str) -> tuple[frozenset[str], frozenset[str]] | None:
+        try:
+            with os.scandir(folder or ".") as it:
+                entries = [(e.name, _kind(e)) for e in it]
+        except (FileNotFoundError, NotADirectoryError):
+            return frozenset(), frozenset()
+        except (OSError, ValueError):
+            return None
+        return (frozenset(n for n, k in entries if k == "file"), frozenset(n for n, k in entries if k == "dir"))
+
+
+def _kind(entry: os.DirEntry) -> str:
+    try:   # both follow symlinks, as os.path.isfile and isdir do
+        return "file" if entry.is_file() else "dir" if entry.is_dir() else "other"
     except OSError:
-        return ""
-    name = PurePosixPath(rel).name
-    parent = PurePosixPath(rel).parent
-    names = [n for n in names if n != name and str(parent / n) not in listed]
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    return f" (did you mean {printable(str(parent / close[0]))}?)" if close else ""
+        return "other"
 
 
+class HintFinder:
+    """A close name in the same folder that the atlas does not list itself (mouth_closed.png for
+    mouth_close.png; never mouth_o.png for a missing mouth_u.png).
+
+    Linear however many sprites are missing: each folder is listed once, and the fuzzy comparisons
+    have a budget for the whole atlas (a hint is a courtesy; once it is spent, warnings go without)."""
+    BUDGET = 200_000   # name comparisons: ~0.3 s
+
+    def __init__(self, assets_dir: Path, listed: frozenset[str]):
+        self.assets_dir, self.listed = assets_dir, listed
+        self._folders: dict[tuple[str, str], list[str]] = {}
+        self.budget = self.BUDGET
+
+    def hint(self, rel: str) -> str:
+        parent = PurePosixPath(rel).parent
+        folder = os.path.dirname(os.path.join(self.assets_dir, rel))
+        names = self._folders.get((folder, str(parent)))
+        if names is None:
+            try:
+                names = sorted(os.listdir(folder))
+            except (OSError, ValueError):
+                names = []
+            names = self._folders[folder, str(parent)] = [n for n in names if str(parent / n) not in self.listed]
+        name = PurePosixPath(rel).name
+        if len(names) > self.budget:
+            return ""
+        self.budget -= len(names)
+        close = difflib.get_close_matches(name, [n for n in names if n != name], n=1, cutoff=0.6)
+        return f" (did you mean {printable(str(parent / close[0]))}?)" if close else ""
+
+
+@gc_paused
 def load_atlas(path: str | Path, assets_dir: str | Path | None = None) -> Atlas:
     """Load an atlas and check its sprites up front (SPEC §6 load-time checks)."""
     path = Path(path)
@@ -189,8 +270,11 @@ def load_atlas(path: str | Path, assets_dir: str | Path | None = None) -> Atlas:
     if not atlas.exists(fb_rel):
         raise ContractError(path, "fallback", f"the fallback sprite {fb_rel} ({fallback_view}/{fallback_mouth}) "
                                               f"is missing under {display_path(base)}{atlas.hint(fb_rel)}")
-    for (v, m, rel), ok in zip(listed, present):
-        if not ok:
-            atlas.warnings.append(f"sprite {rel} ({v}/{m}) is missing{atlas.hint(rel)}; "
-                                  f"frames that need it are fallback frames")
+    missing = [(v, m, rel) for (v, m, rel), ok in zip(listed, present) if not ok]
+    for v, m, rel in missing[:SAME_KIND_WARNINGS]:
+        atlas.warnings.append(f"sprite {rel} ({v}/{m}) is missing{atlas.hint(rel)}; "
+                              f"frames that need it are fallback frames")
+    if len(missing) > SAME_KIND_WARNINGS:
+        atlas.warnings.append(more_line(len(missing) - SAME_KIND_WARNINGS, "sprites listed in the atlas are missing; "
+                                                                          "frames that need them are fallback frames"))
     return atlas

@@ -10,9 +10,12 @@ import cv2
 import numpy as np
 
 from contracts.errors import ContractError, os_reason
+from contracts.native import meaning, native_messages
+from render.pngcheck import PNG_SIGNATURE, png_problem
 
 MAX_SPRITE_SIDE = 8192          # like the canvas: larger images are refused before decoding
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+if not os.environ.get("LIPSYNC_DEBUG"):  # OpenCV's own log lines are not ours to print (SPEC §12)
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
 def png_size(path: str) -> tuple[int, int] | None:
@@ -79,9 +82,16 @@ def decode_sprite(path: str, rgba: bool = False) -> Sprite:
             raw = np.frombuffer(f.read(), np.uint8)
     except OSError as exc:
         raise ContractError(path, "", f"the sprite cannot be read ({os_reason(exc)})") from None
-    img = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED) if len(raw) else None
+    if raw[:8].tobytes() == PNG_SIGNATURE:
+        problem = png_problem(raw)
+        if problem is not None:
+            raise ContractError(path, "", f"the sprite is not a valid PNG: {problem}")
+    with native_messages() as said:
+        img = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED) if len(raw) else None
     if img is None or img.size == 0:
-        raise ContractError(path, "", f"the sprite cannot be decoded as an image ({len(raw)} bytes)")
+        why = meaning(said)
+        raise ContractError(path, "", f"the sprite cannot be decoded as an image ({len(raw)} bytes"
+                                      f"{'; the decoder said: ' + why if why else ''})")
     if max(img.shape[:2]) > MAX_SPRITE_SIDE:
         raise ContractError(path, "", f"the sprite is {img.shape[1]}x{img.shape[0]}, over the {MAX_SPRITE_SIDE} px limit")
     if img.dtype != np.uint8:

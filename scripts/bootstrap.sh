@@ -53,6 +53,36 @@ if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.stamp 2>/dev/null)" != "$want" ]
   echo "$want" > .venv/.stamp
 fi
 
+# --- native fast path (native/: the PNG encoder and the fused render kernel) ---------
+# Compiled with the system C compiler into .venv (pinned setuptools, no network), again
+# whenever its sources change. Without it export still works (fpng, OpenCV) and says so.
+want_native="$(cat native/setup.py native/pyproject.toml native/src/*.[ch] | sha256sum | cut -c1-16)"
+if [ "$(cat .venv/.native-stamp 2>/dev/null)" != "$want_native" ]; then
+  py_h="$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h"
+  need=()
+  command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+  [ -f "$py_h" ] || need+=(python3-dev)
+  if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing the C build tools: ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null || true
+  fi
+  say "building the native fast path (native/)"
+  if command -v cc >/dev/null 2>&1 && [ -f "$py_h" ] && (cd native && ../.venv/bin/python -m pip install -q \
+       --disable-pip-version-check --no-build-isolation --no-deps --no-index . >/tmp/lipsync-native-build.log 2>&1); then
+    rm -rf native/build native/*.egg-info native/src/*.egg-info
+  else
+    .venv/bin/python -m pip uninstall -q -y lipsync-native >/dev/null 2>&1 || true
+    if [ ${#need[@]} -gt 0 ] && ! { command -v cc >/dev/null 2>&1 && [ -f "$py_h" ]; }; then
+      say "the native fast path needs a C compiler and $py_h: sudo apt-get install gcc libc6-dev python3-dev"
+    else
+      say "the native fast path did not compile: see /tmp/lipsync-native-build.log"
+    fi
+    say "(export works without it: OpenCV kernel and fpng, about 2x slower; it says so in one warning)"
+  fi
+  echo "$want_native" > .venv/.native-stamp   # not retried until native/ changes: rm .venv/.native-stamp to retry
+fi
+
 # --- bundled sprites (generated, not stored in git) ----------------------------
 want_assets="$(cat assets_min/generate.py assets_min/atlas.min.json | sha256sum | cut -c1-16)"
 if [ "$(cat assets_min/.stamp 2>/dev/null)" != "$want_assets" ]; then

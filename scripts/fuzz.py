@@ -1,5 +1,7 @@
-"""The long hostile-input run (SPEC §12): thousands of mutated inputs through validate, score and
-export, with counts per command, exit code and mutation class. The fast part runs in ./test
+"""The long hostile-input run (SPEC §12): thousands of mutated inputs (timelines, sessions, atlases,
+damaged sprites and WAVs, odd paths, command-line text that is not text) through validate, score,
+export and align, with counts per command, exit code and mutation class; stderr is checked down to
+descriptor 2 (only the project's lines). The fast part runs in ./test
 (tests/test_fuzz.py); the README quotes this script's counts.
 
     .venv/bin/python scripts/fuzz.py --cases 3000 [--seed 1] [--show 20]
@@ -46,7 +48,7 @@ def main() -> int:
             if (k + 1) % 250 == 0:
                 print(f"{k + 1} cases, {len(tally.failures)} failures, {time.perf_counter() - t0:.0f} s", flush=True)
     print(f"\n{tally.cases} cases in {time.perf_counter() - t0:.0f} s; slowest command {tally.slowest:.2f} s")
-    for cmd in ("validate", "score", "export"):
+    for cmd in ("validate", "score", "export", "align"):
         codes = {code: c for (c_, code), c in sorted(tally.runs.items()) if c_ == cmd}
         print(f"  {cmd:<9} runs {sum(codes.values()):>5}: " + ", ".join(f"exit {k}: {v}" for k, v in codes.items()))
     print(f"  mutation classes: {len(tally.classes)}")

@@ -5,8 +5,9 @@
 
 At 1600x1000: the demo (docs/studio.png), zoomed in (studio_zoomed.png), after playback
 (studio_after_play.png), an export (studio_export.png), editing (studio_editing.png), QA on a
-session whose mouth is late (studio_qa.png), and a mouth track before and after "Generate mouth
-track" (studio_align_before.png, studio_align_after.png). At 1024x700: studio_1024.png.
+session whose mouth is late (studio_qa.png), a mouth track before and after "Generate mouth
+track" with the text, the words lane showing (studio_align_before.png, studio_align_after.png),
+and a 1-hour session with the overview (studio_hour.png). At 1024x700: studio_1024.png.
 """
 from __future__ import annotations
 
@@ -135,6 +136,16 @@ def main() -> None:
         later(100, lambda: w.align_panel.whole.click())
         later(6000, lambda: w.timeline.show_range(0.5, 4.0))
         later(1500, grab("studio_align_after.png"))
+
+        def hour():
+            sys.path.insert(0, str(ROOT / "bench"))
+            from hour_session import make_hour_session
+            w.model.editor.mark_saved()
+            w.open_session(make_hour_session(ROOT / "bench" / "out" / "hour_60", 60.0))
+            w.docks["qa"].raise_()
+        later(300, hour)
+        later(200, lambda: (w.timeline.show_range(1795.0, 1811.0), w.go_to_time(1802.0)))
+        later(20000, grab("studio_hour.png"))
 
     def finish():
         if w.model.editor:

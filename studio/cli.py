@@ -2,22 +2,27 @@
 
 0 ok · 2 invalid input (one sentence, nothing written) · 3 rendered but not accepted ·
 4 the output cannot be written (names the path) · 5 the cluster could not run the work ·
-1 an internal error (a bug: LIPSYNC_DEBUG=1 shows the traceback). Every line printed is escaped
-and at most 400 characters.
+130 SIGINT, 143 SIGTERM (the work stops, the previous output untouched) · 1 an internal error
+(a bug: LIPSYNC_DEBUG=1 shows the traceback). Every line printed is escaped and at most 400
+characters; native libraries are kept off stderr.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import sys
 import time
 import traceback
 from pathlib import Path
 
-from contracts.errors import MAX_MESSAGE, ClusterError, ContractError, OutputError, printable, shorten
+from contracts.errors import MAX_MESSAGE, ClusterError, ContractError, OutputError, plain, printable, shorten
+from contracts.interrupts import Terminated, stop_signals
+from contracts.native import quiet_native_stderr
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_REJECTED, EXIT_OUTPUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_TERMINATED = 143
 EXIT_CLUSTER = 5
 DEMO_SESSION = Path(__file__).resolve().parent.parent / "assets_min" / "demo" / "session.json"
 COMMANDS = ("export", "validate", "score", "align", "batch")
@@ -118,6 +123,27 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+POSITIONALS = {"session": "the SESSION.json argument", "source": "the AUDIO.wav|SESSION.json argument"}
+_NOT_TEXT = re.compile(r"[\ud800-\udfff]")  # undecodable argv bytes arrive as lone surrogates (PEP 383)
+
+
+def text_error(name: str, value) -> ContractError | None:
+    """Text and paths from the command line must be valid text (SPEC §12): bytes that are not UTF-8,
+    or a lone surrogate, are invalid input naming the argument, never an internal error later on."""
+    if not isinstance(value, (str, Path)) or not _NOT_TEXT.search(str(value)):
+        return None
+    shown = re.sub(r"[\udc80-\udcff]", lambda m: f"\\x{ord(m.group()) - 0xdc00:02x}", str(value))  # the bytes
+    return ContractError(None, name, f"'{shorten(printable(shown), 60)}' is not valid text "
+                                     f"(bytes that are not UTF-8, or a lone surrogate)")
+
+
+def check_text_args(args) -> None:
+    for dest, value in vars(args).items():
+        err = text_error(POSITIONALS.get(dest, "--" + dest.replace("_", "-")), value)
+        if err is not None:
+            raise err
+
+
 def _overrides(args):
     from contracts.session import Overrides
     return Overrides(atlas=args.atlas, assets_dir=args.assets_dir, root=args.root, canvas=args.canvas)
@@ -173,7 +199,7 @@ def cmd_export(args) -> int:
 
 def cmd_validate(args) -> int:
     from studio.plan import open_project
-    from studio.report import frame_stats, timeline_summary
+    from studio.report import frame_stats, timeline_line, timeline_summary
     try:
         project = open_project(args.session, _overrides(args), check_sprites=True)
     except ContractError as err:
@@ -193,10 +219,11 @@ def cmd_validate(args) -> int:
     if args.json:
         print(json.dumps(info, indent=2))
         return EXIT_OK
-    say(f"valid: {s.session_id} (form {s.form}) — {s.target_frames} frames at {s.step_ms:g} ms "
-        f"({s.fps:g} fps), audio_ms {s.audio_ms}" + (f", WAV {s.wav_ms} ms" if s.wav_ms is not None else ", no WAV"))
+    say(f"valid: {s.session_id} (form {s.form}) — {s.target_frames} frames at {plain(s.step_ms)} ms "
+        f"({plain(round(s.fps, 3))} fps), audio_ms {plain(s.audio_ms)}"
+        + (f", WAV {s.wav_ms} ms" if s.wav_ms is not None else ", no WAV"))
     for name, t in info["timelines"].items():
-        say(f"  {name:<10} ends at {t['end_ms']} ms (drift {t['drift_ms']:+} ms, {t['held_frames']} held frames)")
+        say(timeline_line(name, t))
     say(f"  atlas      {info['atlas']} ({len(project.atlas.views)} views)" + (" — bundled" if s.atlas_bundled else ""))
     say(f"  fallback frames: {stats['fallback_frames']}"
         + (f" ({', '.join(f'{k} {v}' for k, v in stats['fallback_reasons'].items())})" if stats['fallback_reasons'] else ""))
@@ -238,11 +265,32 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     argv = list(sys.argv[1:] if argv is None else argv)
+    with quiet_native_stderr():                 # only the project speaks on stderr (SPEC §12)
+        try:
+            with stop_signals():                # SIGTERM stops the work like SIGINT does
+                return _run(argv)
+        except (KeyboardInterrupt, Terminated) as exc:  # a signal between the command and the return
+            return _stopped(exc)
+
+
+def _stopped(exc: BaseException) -> int:
+    """One sentence for a stop signal: what happened to the output (a signal during the final swap
+    of an export waits for it, so then the new output is whole)."""
+    what = str(exc) or "stopped before finishing; the previous output is untouched"
+    if isinstance(exc, Terminated):
+        say(f"terminated (SIGTERM): {what}", sys.stderr)
+        return EXIT_TERMINATED
+    say(f"interrupted (SIGINT): {what}", sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _run(argv: list[str]) -> int:
     try:
         args = _parser().parse_args(argv)
         if args.command is None:
             _parser().print_help()
             return EXIT_OK
+        check_text_args(args)
         return {"export": cmd_export, "validate": cmd_validate, "score": cmd_score,
                 "align": cmd_align, "batch": cmd_batch}[args.command](args)
     except ContractError as err:
@@ -254,9 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     except ClusterError as err:
         say(f"error: {err}", sys.stderr)
         return EXIT_CLUSTER
-    except KeyboardInterrupt:
-        say("interrupted", sys.stderr)
-        return EXIT_INTERRUPTED
+    except (KeyboardInterrupt, Terminated) as exc:
+        return _stopped(exc)
     except Exception as exc:  # an internal error: one line, the traceback only on request
         if os.environ.get("LIPSYNC_DEBUG"):
             traceback.print_exc()

@@ -5,22 +5,35 @@ session either succeeds completely or leaves everything as it was.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from studio.edit.editor import KINDS, TimelineEditor, events_of
 from studio.events import Event
-from contracts.audio import read_mono
+from engine.client import read_audio
 from studio.plan import Project, open_project
-from studio.io.saving import save_session_as, save_timelines
+from studio.io.saving import (SaveAsRequest, SavedAs, SaveRequest, save_as_request, write_session_as,
+                              write_timelines)
 from studio.report import timeline_summary
 from contracts.session import Overrides
 from studio.waveform import WaveformPyramid
 from render.sprites import SPRITES, interactive_budget
 
 RECENT_MAX = 10
+
+
+@dataclass
+class LoadedSession:
+    """A session read and checked off the interface thread, ready to be shown (StudioModel.adopt)."""
+    project: Project
+    channels: np.ndarray | None     # (channels, frames) float32, or None without audio
+    mono: np.ndarray | None
+    sample_rate: int
+    waveform: WaveformPyramid | None
 
 
 class StudioModel:
@@ -31,6 +44,7 @@ class StudioModel:
         self.sync = None
         self.audio: np.ndarray | None = None   # mono float32
         self.sample_rate = 0
+        self.channels: np.ndarray | None = None  # (channels, frames) float32: what the audio engine plays
         self.waveform: WaveformPyramid | None = None
         self.editor: TimelineEditor | None = None
         self.project_changed = Event("project_changed")
@@ -45,20 +59,35 @@ class StudioModel:
         self.runtime_warnings: list[str] = []                  # found while working (scoring, aligning)
 
     # ------------------------------------------------------------------ open
-    def open(self, path: str | Path, overrides: Overrides | None = None) -> Project:
-        """Load a session; raises ContractError and keeps the current one when it is invalid."""
+    @staticmethod
+    def load(path: str | Path, overrides: Overrides | None = None) -> "LoadedSession":
+        """Everything opening a session needs that takes time — reading and checking the files, the WAV
+        decoded once, the waveform levels — without touching the model: safe on a worker thread.
+        Raises ContractError when the session is invalid."""
         project = open_project(path, overrides)
-        audio, sr = None, 0
+        project.size_warnings()                 # reads every sprite's size: here, not on the interface thread
+        audio, mono, sr = None, None, 0
         if project.session.audio_path is not None:
-            audio, sr = read_mono(project.session.audio_path)  # the same downmix the scorer uses
-        self.project, self.audio, self.sample_rate = project, audio, sr
-        self.waveform = WaveformPyramid(audio, sr) if audio is not None else None
+            audio, sr = read_audio(project.session.audio_path, project.session.audio_ms / 1000.0)
+            mono = audio[0] if len(audio) == 1 else audio.mean(axis=0)   # channels averaged, as the scorer does
+        return LoadedSession(project, audio, mono, sr, WaveformPyramid(mono, sr) if mono is not None else None)
+
+    def open(self, path: str | Path, overrides: Overrides | None = None) -> Project:
+        """Load a session and show it; raises ContractError and keeps the current one when it is invalid."""
+        return self.adopt(self.load(path, overrides))
+
+    def adopt(self, loaded: "LoadedSession") -> Project:
+        """Make a loaded session the open one (interface thread; quick: the slow part was `load`)."""
+        project = loaded.project
+        self.project, self.audio, self.sample_rate = project, loaded.mono, loaded.sample_rate
+        self.channels = loaded.channels
+        self.waveform = loaded.waveform
         self.frame = 0
         self.sync = None
         s = project.session
         present = [k for k in KINDS if getattr(s, k) is not None]
         self.editor = TimelineEditor({k: getattr(s, k).doc for k in present}, s.step_ms, s.emo_map, s.audio_ms,
-                                     tracks={k: getattr(s, k) for k in present})
+                                     parsed={k: getattr(s, k) for k in present})
         self.editor.changed.connect(self._on_edit)
         self.editor.history_changed.connect(self._on_history)
         self._saved_docs = dict(self.editor.docs)   # what the files on disk hold
@@ -72,6 +101,16 @@ class StudioModel:
     def _on_history(self) -> None:
         self.history_changed.emit()
         self.dirty_changed.emit(self.editor.dirty)
+
+    def no_audio_reason(self) -> str | None:
+        """Why the session has no sound (what the audio lane says instead of a waveform), or None."""
+        if self.project is None or self.audio is not None:
+            return None
+        s = self.project.session
+        for w in s.warnings:
+            if w.startswith("audio missing"):
+                return f"no audio — {w}"
+        return "no audio: the session names no audio file; preview and export play no sound"
 
     # -------------------------------------------------------------- warnings
     def warnings(self) -> list[str]:
@@ -107,18 +146,27 @@ class StudioModel:
         cands = [f for f in starts if (f < frame if backwards else f > frame)]
         return (cands[-1] if backwards else cands[0]) if cands else None
 
-    # ------------------------------------------------------------ generation
-    def generate_mouth(self, text: str | None, lang: str, progress=None):
-        """Align a mouth track to the whole session audio (and text): the AlignResult (safe on a worker
-        thread: it reads nothing the GUI changes). `apply_generated` then makes it, or the part in a
-        selected range, one edit: the text covers the whole utterance, so the whole is aligned."""
+    # ------------------------------------------------- work for another process
+    def scoring_work(self):
+        """(function, args) that score the current mouth track against the session WAV, small enough to
+        hand to another process (studio/background.py): the WAV by path, the mouth as one array."""
         from contracts.audio import AudioSource
-        from studio.qa.align.aligner import align
+        from contracts.policy import load_policy
         s = self.project.session
-        if self.audio is None:
+        source = AudioSource(path=s.audio_path) if s.audio_path is not None else None
+        return "studio.qa.sync:score", (source, self.project.plan.mouth.copy(), s.step_ms, s.audio_ms, load_policy(None, s),
+                       timeline_summary(s))
+
+    def generation_work(self, text: str | None, lang: str):
+        """(function, args) that align a mouth track to the whole session audio (and text) in another
+        process. `apply_generated` then makes it, or the part in a selected range, one edit: the text
+        covers the whole utterance, so the whole is aligned."""
+        from contracts.audio import AudioSource
+        s = self.project.session
+        if s.audio_path is None or self.audio is None:
             raise ValueError("the session has no audio to align a mouth track to")
-        src = AudioSource.of(self.audio, self.sample_rate)
-        return align(src, text, lang, s.step_ms, float(s.audio_ms), progress)
+        return "studio.qa.align.aligner:align", (AudioSource(path=s.audio_path), text, lang, s.step_ms,
+                                                 float(s.audio_ms))
 
     def apply_generated(self, result, t0_ms: float | None = None, t1_ms: float | None = None) -> None:
         """Put a generated track (or its part in [t0, t1)) into the mouth lane as one undoable edit."""
@@ -129,7 +177,11 @@ class StudioModel:
         runs = [(i * step, (i + 1) * step, int(result.shapes[i])) for i in range(f0, f1)]
         where = "the whole session" if t0_ms is None else f"{_ms(f0 * step)}–{_ms(f1 * step)} ms"
         how = "with text" if result.mode == "text" else "from the audio"
-        self.editor.paint_mouth_runs(runs, f"generate mouth track {how} over {where}")
+        name = f"generate mouth track {how} over {where}"
+        with self.editor.transaction(name):
+            self.editor.paint_mouth_runs(runs, name)
+            if result.mode == "text" and isinstance(self.editor.docs["mouth"], dict):
+                self.editor.set_key("mouth", "units", result.units, name)   # the words lane shows them
 
     # ---------------------------------------------------------------- edits
     def _on_edit(self, kinds: set) -> None:
@@ -141,7 +193,7 @@ class StudioModel:
             if kind == "mouth":
                 new.audio = old.audio
             setattr(s, kind, new)
-        self.project.replan()
+        self.project.replan(self.editor.take_touched())
         self.timelines_changed.emit(kinds)   # views redraw; the current frame may have new pixels
         self.dirty_changed.emit(self.editor.dirty)
 
@@ -149,23 +201,64 @@ class StudioModel:
     def dirty(self) -> bool:
         return self.editor is not None and self.editor.dirty
 
+    # ---------------------------------------------------------------- saving
+    # A save is a request taken here (documents are never changed in place: they are a snapshot),
+    # written by studio.io.saving on any thread, then `saved` / `saved_as` here on this one. Edits made
+    # while it writes stay unsaved: the saved point is the undo step that was on top when it was taken.
+    def save_request(self) -> SaveRequest:
+        s = self.project.session
+        changed = self.unsaved_docs()
+        return SaveRequest(Path(s.path), changed, {k: self._saved_docs.get(k) for k in changed},
+                           {k: getattr(s, k).path for k in changed}, self._top())
+
+    def save_as_request(self, new_session: str | Path) -> SaveAsRequest:
+        return save_as_request(self.project.session, dict(self.editor.docs), Path(new_session),
+                               dict(self._saved_docs), self._top())
+
+    def unsaved_docs(self) -> dict:
+        """The timeline documents that differ from what their files hold (what an autosave keeps)."""
+        return {k: d for k, d in self.editor.docs.items() if d is not self._saved_docs.get(k)}
+
+    def _top(self):
+        return self.editor.undo_stack[-1] if self.editor.undo_stack else None
+
+    def saved(self, req: SaveRequest) -> None:
+        """The files now hold `req`'s documents."""
+        self._saved_docs = {**self._saved_docs, **req.docs}
+        self._mark_saved(req.marker)
+
+    def saved_as(self, req: SaveAsRequest, out: SavedAs) -> None:
+        """Save As wrote everything to a new place: the open session now lives there, with its undo
+        history, view and playhead (nothing is reopened)."""
+        s = self.project.session
+        s.path, s.doc = out.session_path, out.session_doc
+        for kind, path in out.paths.items():
+            getattr(s, kind).path = path
+        mouth = out.docs.get("mouth")
+        if mouth is not None and mouth is not req.docs.get("mouth"):   # its `audio` was re-expressed
+            cur = self.editor.docs["mouth"]
+            self.editor.docs["mouth"] = mouth if cur is req.docs["mouth"] else dict(cur, audio=mouth["audio"])
+            self.editor.tracks["mouth"] = dataclasses.replace(self.editor.tracks["mouth"], doc=self.editor.docs["mouth"])
+            s.mouth.audio = mouth["audio"]
+        self._saved_docs = {**self._saved_docs, **out.docs}
+        self._mark_saved(req.marker)
+
+    def _mark_saved(self, marker) -> None:
+        self.editor.saved_marker = marker
+        self.editor.history_changed.emit()     # history and title follow (_on_history)
+
     def save(self) -> list[Path]:
         """Write every edited timeline back to its own file (atomic, with a .bak of the previous one)."""
-        s = self.project.session
-        # only what differs from the files on disk is written (documents are never changed in place)
-        changed = {k: d for k, d in self.editor.docs.items() if d is not self._saved_docs.get(k)}
-        paths = {k: getattr(s, k).path for k in changed}
-        written = save_timelines(changed, paths, s.path) if changed else []
-        self._saved_docs = dict(self.editor.docs)
-        self.editor.mark_saved()
-        self.dirty_changed.emit(False)
+        req = self.save_request()
+        written = write_timelines(req) if req.docs else []
+        self.saved(req)
         return written
 
     def save_as(self, new_session: str | Path) -> Path:
-        path = save_session_as(self.project.session, self.editor.docs, Path(new_session))
-        self.editor.mark_saved()
-        self.open(path)
-        return path
+        req = self.save_as_request(new_session)
+        out = write_session_as(req)
+        self.saved_as(req, out)
+        return out.session_path
 
     def restore_docs(self, docs: dict) -> None:
         """Put recovered (unsaved) timeline documents back as one undoable edit."""
@@ -174,6 +267,8 @@ class StudioModel:
             for kind, doc in docs.items():
                 if kind in self.editor.docs:
                     self.editor.apply("recover", kind, list(events_of(doc)), 0, None)
+                    if isinstance(doc, dict) and "units" in doc:      # the words lane's words too
+                        self.editor.set_key(kind, "units", doc["units"], "recover")
         finally:
             self.editor.end()
 

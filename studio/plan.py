@@ -6,7 +6,7 @@ scorer read. Rendering frame i needs nothing but row i, so frames are independen
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,8 @@ from render.compositor import clamp_pose, compose
 from render.sprites import decode_sprite
 from render.views import VIEWS, select_view_ids
 from contracts.session import Overrides, RenderSettings, Session, load_session
-from contracts.timelines import MOUTHS, frame_times
+from contracts.timelines import MOUTHS, MouthTrack, frame_times
+from studio.edit.tracks import mouth_ends
 
 
 @dataclass
@@ -34,6 +35,7 @@ class FramePlan:
     labels: list[str]
     resolved: list[Resolved]
     warnings: list[str]
+    codes: np.ndarray | None = None   # (len(resolved),) the (expression, view, mouth) code each one resolves
 
     def __len__(self) -> int:
         return len(self.t_ms)
@@ -68,15 +70,84 @@ def build_plan(session: Session, atlas: Atlas) -> FramePlan:
     view = select_view_ids(raw[:, 0], raw[:, 1], atlas.rules, atlas.views.keys())
 
     # Resolve each distinct (expression, view, mouth) once.
-    code = (expression.astype(np.int64) * len(VIEWS) + view) * len(MOUTHS) + mouth
-    uniq, sprite = np.unique(code, return_inverse=True)
-    resolved = []
-    for c in uniq:
-        e, rest = divmod(int(c), len(VIEWS) * len(MOUTHS))
-        v, m = divmod(rest, len(MOUTHS))
-        resolved.append(atlas.resolve(atlas.labels[e], VIEWS[v], MOUTHS[m]))
+    uniq, sprite = np.unique(_codes(expression, view, mouth), return_inverse=True)
+    resolved = [_resolve(atlas, c) for c in uniq]
     return FramePlan(step, t, raw, pose, clamped, mouth, expression, view, sprite.astype(np.int32),
-                     atlas.labels, resolved, warnings)
+                     atlas.labels, resolved, warnings, uniq)
+
+
+def _codes(expression: np.ndarray, view: np.ndarray, mouth: np.ndarray) -> np.ndarray:
+    return (expression.astype(np.int64) * len(VIEWS) + view) * len(MOUTHS) + mouth
+
+
+def _resolve(atlas: Atlas, code) -> Resolved:
+    e, rest = divmod(int(code), len(VIEWS) * len(MOUTHS))
+    v, m = divmod(rest, len(MOUTHS))
+    return atlas.resolve(atlas.labels[e], VIEWS[v], MOUTHS[m])
+
+
+def mouth_frames(track, f0: int, f1: int, step: float) -> np.ndarray:
+    """The mouth of frames [f0, f1), sampled from the events that can show there only (the same
+    sampling as the whole track: the events are shifted by whole frames)."""
+    if track is None or not len(track.starts):
+        return np.zeros(f1 - f0, np.int8)
+    starts, ends = track.starts, mouth_ends(track, step)
+    hit = np.flatnonzero((starts < f1 * step) & (ends > f0 * step))
+    if not len(hit):
+        return np.zeros(f1 - f0, np.int8)
+    a, b = int(hit[0]), min(len(starts), int(hit[-1]) + 2)   # + the next event: its start ends a step
+    sub = MouthTrack(None, None, track.shape, starts[a:b] - f0 * step, track.durs[a:b], track.ids[a:b])
+    return sub.sample(f1 - f0, step)
+
+
+def update_plan(plan: FramePlan, session: Session, atlas: Atlas, touched: dict[str, tuple[float, float]]
+                ) -> FramePlan:
+    """The plan after edits that touched only the given times (ms per timeline): those frames are
+    planned again, the rest is kept (a new plan object: a renderer holding the old one is unaffected)."""
+    n, step = len(plan), plan.step_ms
+    raw, pose, clamped = plan.raw_pose, plan.pose, plan.clamped
+    mouth, expression, view, warnings = plan.mouth, plan.expression, plan.view, plan.warnings
+    redo = np.zeros(n, bool)
+
+    def frames(kind):
+        t0, t1 = touched[kind]
+        return max(0, int(np.floor(t0 / step)) - 1), n if not np.isfinite(t1) else min(n, int(np.ceil(t1 / step)) + 1)
+
+    if "pose" in touched:
+        f0, f1 = frames("pose")
+        raw, pose, clamped, view = raw.copy(), pose.copy(), clamped.copy(), view.copy()
+        raw[f0:f1] = session.pose.sample(plan.t_ms[f0:f1])
+        rs = session.render
+        pose[f0:f1] = raw[f0:f1]
+        pose[f0:f1, 3], pose[f0:f1, 4], pose[f0:f1, 5], clamped[f0:f1] = clamp_pose(
+            raw[f0:f1, 3], raw[f0:f1, 4], raw[f0:f1, 5], rs.canvas_w, rs.canvas_h)
+        view[f0:f1] = select_view_ids(raw[f0:f1, 0], raw[f0:f1, 1], atlas.rules, atlas.views.keys())
+        redo[f0:f1] = True
+    if "mouth" in touched:
+        f0, f1 = frames("mouth")
+        mouth = mouth.copy()
+        mouth[f0:f1] = mouth_frames(session.mouth, f0, f1, step)
+        redo[f0:f1] = True
+    if "expression" in touched:   # few events: sampled whole (change points reach to the next one)
+        if session.expression is not None:
+            expression, warnings = session.expression.sample(n, step, atlas.labels, atlas.default)
+        redo[:] = True
+    sprite, resolved, codes = plan.sprite.copy(), list(plan.resolved), plan.codes
+    at = np.flatnonzero(redo)
+    if len(at):
+        code = _codes(expression[at], view[at], mouth[at])
+        known = {int(c): k for k, c in enumerate(codes)}
+        for c in set(code.tolist()):
+            if c not in known:
+                known[c] = len(resolved)
+                resolved.append(_resolve(atlas, c))
+        codes = np.array(sorted(known, key=known.get), dtype=np.int64)
+        lut_keys = np.array(list(known), dtype=np.int64)
+        lut_vals = np.array(list(known.values()), dtype=np.int32)
+        order = np.argsort(lut_keys)
+        sprite[at] = lut_vals[order][np.searchsorted(lut_keys[order], code)]
+    return FramePlan(step, plan.t_ms, raw, pose, clamped, mouth, expression, view, sprite, plan.labels, resolved,
+                     warnings, codes)
 
 
 def render_row(atlas: Atlas, settings: RenderSettings, sprite_rel: str, pose_row, out=None,
@@ -94,6 +165,7 @@ class Project:
     session: Session
     atlas: Atlas
     plan: FramePlan
+    _size_warnings: list[str] | None = field(default=None, repr=False)
 
     @property
     def warnings(self) -> list[str]:
@@ -101,9 +173,15 @@ class Project:
 
     def size_warnings(self) -> list[str]:
         """Sprites of different sizes within a view make the face jump in size between mouth shapes,
-        unless render.target_h_ratio sizes every sprite to the canvas."""
+        unless render.target_h_ratio sizes every sprite to the canvas. (Read from the sprite files once:
+        the atlas does not change while a session is open.)"""
         if self.session.render.target_h_ratio is not None:
             return []
+        if self._size_warnings is None:
+            self._size_warnings = self._read_size_warnings()
+        return self._size_warnings
+
+    def _read_size_warnings(self) -> list[str]:
         out = []
         for view, sizes in self.atlas.sprite_sizes().items():
             if len(sizes) > 1:
@@ -157,9 +235,13 @@ class Project:
             done += 1
         return done
 
-    def replan(self) -> None:
-        """Rebuild the plan after the timelines changed (editing)."""
-        self.plan = build_plan(self.session, self.atlas)
+    def replan(self, touched: dict[str, tuple[float, float]] | None = None) -> None:
+        """Plan again after the timelines changed (editing): only the frames `touched` (ms per timeline)
+        when given, so an edit of a long session costs what it changed."""
+        if touched and self.plan.codes is not None and len(self.plan) == self.session.target_frames:
+            self.plan = update_plan(self.plan, self.session, self.atlas, touched)
+        else:
+            self.plan = build_plan(self.session, self.atlas)
 
 
 def open_project(session_path: str | Path, overrides: Overrides | None = None,

@@ -8,6 +8,7 @@ import numpy as np
 
 from render.views import VIEWS
 from studio.plan import Project
+from contracts.errors import plain
 from contracts.jsonfile import json_number as _num
 from contracts.session import Session
 
@@ -35,6 +36,13 @@ def timeline_summary(session: Session) -> dict:
         held = max(0, n - (last_covered + 1))
         out[name] = {"end_ms": _num(end), "drift_ms": _num(end - session.audio_ms), "held_frames": int(min(held, n))}
     return out
+
+
+def timeline_line(name: str, t: dict) -> str:
+    """One line of `validate` and `score` per timeline: its end, drift and held frames."""
+    drift = t["drift_ms"]
+    return (f"  {name:<10} ends at {plain(t['end_ms'])} ms (drift {'+' if drift >= 0 else ''}{plain(drift)} ms, "
+            f"{t['held_frames']} held frames)")
 
 
 def frame_stats(project: Project) -> dict:

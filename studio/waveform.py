@@ -30,7 +30,8 @@ class WaveformPyramid:
             block *= FACTOR
 
     def envelope(self, t0: float, t1: float, pixels: int) -> tuple[np.ndarray, np.ndarray]:
-        """(x seconds, y) of a min/max zigzag for [t0, t1] with about `pixels` columns or more."""
+        """(x seconds, y) of a min/max zigzag for [t0, t1] with about one column per pixel (never coarser):
+        each column is the min and max of the samples it covers, drawn at its centre."""
         if not self.levels or t1 <= t0:
             return np.zeros(0), np.zeros(0)
         want = (t1 - t0) * self.sample_rate / max(pixels, 1)
@@ -38,10 +39,14 @@ class WaveformPyramid:
         for b, mn, mx in self.levels:
             if b <= want:
                 block, mins, maxs = b, mn, mx
-        i0 = max(0, int(t0 * self.sample_rate / block) - 1)
+        group = max(1, int(want // block))          # blocks per column: about one column per pixel
+        i0 = max(0, (int(t0 * self.sample_rate / block) - 1) // group * group)
         i1 = min(len(mins), int(t1 * self.sample_rate / block) + 2)
-        t = (np.arange(i0, i1) + 0.5) * block / self.sample_rate
+        i1 = i0 + (i1 - i0) // group * group if i1 - i0 >= group else i1
+        lo = mins[i0:i1].reshape(-1, group).min(axis=1) if group > 1 else mins[i0:i1]
+        hi = maxs[i0:i1].reshape(-1, group).max(axis=1) if group > 1 else maxs[i0:i1]
+        t = (i0 + (np.arange(len(lo)) + 0.5) * group) * block / self.sample_rate   # each column's centre
         x = np.repeat(t, 2)
-        y = np.empty(2 * (i1 - i0), np.float32)
-        y[0::2], y[1::2] = mins[i0:i1], maxs[i0:i1]
+        y = np.empty(2 * len(lo), np.float32)
+        y[0::2], y[1::2] = lo, hi
         return x, y

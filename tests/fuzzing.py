@@ -1,7 +1,9 @@
 """Hostile-input fuzzing (SPEC §12): mutated sessions, timelines, atlases, WAVs and paths, run
 through `validate`, `score` and (a sample of) `export` in this process, checked for the contract's
 answers: exit 0/2/3/4 (never 1), no traceback, no line over 400 characters, no run over the time
-limit, and `validate` rejecting everything `score` and `export` reject.
+limit, nothing on stderr but the project's own lines (native libraries write to descriptor 2
+directly: it is captured too, and must stay empty), and `validate` rejecting everything `score`
+and `export` reject.
 
 Used by tests/test_fuzz.py (a few hundred cases) and scripts/fuzz.py (thousands, with counts).
 """
@@ -15,6 +17,7 @@ import random
 import shutil
 import signal
 import struct
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ import numpy as np
 import soundfile
 
 from helpers import ROOT, make_atlas, write_json, write_wav
+from hostile_files import PNG_DAMAGE, WAV_DAMAGE, project_lines_only
 
 LIMIT_S = 20.0
 MAX_LINE = 400
@@ -46,6 +50,7 @@ class Outcome:
     seconds: float
     out: str
     err: str
+    native: str = ""     # what reached descriptor 2 behind Python's back
     problems: list[str] = field(default_factory=list)
 
 
@@ -59,17 +64,24 @@ def run_cli_inprocess(argv: list[str], limit_s: float = LIMIT_S) -> Outcome:
     old = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, limit_s)
     t0 = time.perf_counter()
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(list(argv))
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 2
-    except Hang:
-        code = -1
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-    return Outcome(argv[0], code, time.perf_counter() - t0, out.getvalue(), err.getvalue())
+    fd2 = os.dup(2)
+    with tempfile.TemporaryFile() as native:
+        os.dup2(native.fileno(), 2)
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = main(list(argv))
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 2
+        except Hang:
+            code = -1
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+            os.dup2(fd2, 2)
+            os.close(fd2)
+        native.seek(0)
+        said = native.read().decode("utf-8", "replace")
+    return Outcome(argv[0], code, time.perf_counter() - t0, out.getvalue(), err.getvalue(), said)
 
 
 def check(o: Outcome) -> list[str]:
@@ -87,6 +99,11 @@ def check(o: Outcome) -> list[str]:
     long_lines = [ln for ln in text.splitlines() if len(ln) > MAX_LINE]
     if long_lines:
         bad.append(f"{o.command}: a line of {len(long_lines[0])} characters")
+    if o.native.strip():
+        bad.append(f"{o.command}: a native library spoke on stderr: {o.native.strip()[:200]!r}")
+    strangers = project_lines_only(o.err)
+    if strangers:
+        bad.append(f"{o.command}: not the project's line on stderr: {strangers[0][:200]!r}")
     if o.code in (2, 4):
         errors = [ln for ln in o.err.splitlines() if ln.startswith(("error:", "main.py"))]
         if len(errors) != 1:
@@ -223,7 +240,11 @@ def mutate_text(raw: bytes, rng: random.Random) -> tuple[bytes, str]:
 
 
 def mutate_wav(path: Path, rng: random.Random) -> str:
-    op = rng.randrange(9)
+    op = rng.randrange(9 + len(WAV_DAMAGE))
+    if op >= 9:
+        name = list(WAV_DAMAGE)[op - 9]
+        WAV_DAMAGE[name](path)
+        return name
     if op == 0:
         b = bytearray(path.read_bytes())
         b[24:28] = struct.pack("<I", rng.choice([1, 7999, 384001, 0]))
@@ -286,6 +307,34 @@ def hostile_path(folder: Path, rng: random.Random) -> tuple[str, str]:
     return "/" + "d" * 5000, "path too long"
 
 
+def damage_sprite(folder: Path, rng: random.Random) -> str:
+    """Damage one of the case's own sprites (never the bundled ones outside the case)."""
+    sprites = sorted(p for p in folder.rglob("*.png") if not p.is_symlink())
+    if not sprites:
+        return "unchanged"
+    name = rng.choice(list(PNG_DAMAGE))
+    p = rng.choice(sprites[:6]) if rng.random() < 0.5 else rng.choice(sprites)  # often one every frame draws
+    p.write_bytes(PNG_DAMAGE[name](p.read_bytes()))
+    return name
+
+
+# Command lines whose text is not text (run_case adds the argument), and odd --text for align.
+ARGV_CLASSES = ["argv undecodable path", "argv lone surrogate path", "argv align odd text"]
+ODD_TEXTS = ["\udcff\udcfe", "\ud800", "a\x00b", "\x1b[31m", "😀" * 200, "x" * 50_000, "", " ", "kana かな 漢字",
+             "\u202eevil", "%s%n{}"]
+
+
+def _argv_for(cls: str, session: Path, rng: random.Random) -> list[list[str]]:
+    if cls == "argv undecodable path":
+        return [["validate", str(session) + "\udcff"]]
+    if cls == "argv lone surrogate path":
+        return [["score", str(session), "--policy", "p\ud800.json"]]
+    wav = next(iter(sorted(session.parent.glob("*.wav"))), None)
+    if wav is None:
+        return []
+    return [["align", str(wav), "--text", rng.choice(ODD_TEXTS), "--out", str(session.parent / "aligned.json")]]
+
+
 # ---------------------------------------------------------------------- cases
 FILE_KEYS = {"A": {"pose": ("inputs", "pose_timeline"), "mouth": ("inputs", "mouth_timeline"),
                    "expression": ("inputs", "expression_timeline"), "atlas": ("inputs", "atlas_json"),
@@ -310,7 +359,12 @@ def make_case(base: Path, folder: Path, rng: random.Random) -> tuple[Path, str]:
     session = folder / base.name
     doc = json.loads(session.read_text())
     form = "A" if doc["schema_version"] == "runtime_session_v0.1" else "B"
-    target = rng.choice(["session", "session", "pose", "mouth", "expression", "atlas", "audio", "path", "field"])
+    target = rng.choice(["session", "session", "pose", "mouth", "expression", "atlas", "audio", "path", "field",
+                         "sprite", "argv"])
+    if target == "sprite":
+        return session, damage_sprite(folder, rng)
+    if target == "argv":
+        return session, rng.choice(ARGV_CLASSES)
     if target == "field":
         key = rng.choice(["audio_ms", "step_ms", "render", "emo_map", "sync_policy", "schema_version", "text"])
         value = rng.choice([_weird_value(rng), {"canvas_w": rng.choice(WEIRD_NUMBERS)},
@@ -363,10 +417,11 @@ def run_case(session: Path, cls: str, out: Path, tally: Tally, export: bool) -> 
     tally.cases += 1
     tally.classes[cls] += 1
     results = {}
+    extra = _argv_for(cls, session, random.Random(tally.cases)) if cls in ARGV_CLASSES else []
     for argv in (["validate", str(session)], ["score", str(session)],
-                 *([["export", str(session), "--out", str(out)]] if export else [])):
+                 *([["export", str(session), "--out", str(out)]] if export else []), *extra):
         o = run_cli_inprocess(argv)
-        results[argv[0]] = o
+        results.setdefault(argv[0], o)
         tally.runs[(argv[0], o.code)] += 1
         tally.slowest = max(tally.slowest, o.seconds)
         for p in check(o):

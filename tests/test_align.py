@@ -174,3 +174,81 @@ def test_s13_text_file_and_empty_text(tmp_path):
     res = run_cli("align", SYNC / "en_1.wav", "--lang", "en", "--text", "...", "--out", tmp_path / "o.json", "--json")
     assert res.returncode == 0 and json.loads(res.stdout)["mode"] == "audio" and json.loads(res.stdout)["notes"]
     write_json  # noqa: B018
+
+
+# --------------------------------------------------------------------- SPEC §13 Words and the grid
+def _check_units_on_the_hop_grid(units, audio_ms):
+    t = 0
+    for u in units:
+        assert set(u) >= {"text", "t0_ms", "t1_ms"} and isinstance(u["text"], str)
+        assert u["t0_ms"] % 10 == 0 and u["t1_ms"] % 10 == 0, u
+        assert t <= u["t0_ms"] <= u["t1_ms"] <= audio_ms, (t, u)
+        t = u["t1_ms"]
+
+
+def test_s13_units_japanese_words_with_morae_at_their_aligned_times():
+    src, meta, lang, _ = held_out("ja_2")
+    res = align(src, meta["text"], lang, 40, meta["audio_ms"])
+    _check_units_on_the_hop_grid(res.units, meta["audio_ms"])
+    assert "".join(u["text"] for u in res.units) == meta["text"].replace(" ", "").replace("。", "")
+    morae = [m for u in res.units for m in u["morae"]]
+    for u in res.units:
+        _check_units_on_the_hop_grid(u["morae"], meta["audio_ms"])
+        assert u["morae"][0]["t0_ms"] == u["t0_ms"] and u["morae"][-1]["t1_ms"] == u["t1_ms"]
+    # each mora here ends with its vowel: its end is where espeak-ng's vowel ends
+    ph = meta["phonemes"]
+    vowel_ends = [ph[k + 1][0] for k in range(len(ph) - 1) if ph[k][1] in "aiueo"]
+    assert len(vowel_ends) == len(morae) == 23
+    errors = sorted(abs(m["t1_ms"] - v) for m, v in zip(morae, vowel_ends))
+    assert errors[len(errors) // 2] <= 30, errors
+
+
+def test_s13_units_english_words_at_their_aligned_times():
+    src, meta, lang, _ = held_out("en_1")
+    res = align(src, meta["text"], lang, 40, meta["audio_ms"])
+    _check_units_on_the_hop_grid(res.units, meta["audio_ms"])
+    assert [u["text"] for u in res.units] == meta["text"].replace(".", "").split()
+    assert all("morae" not in u for u in res.units)
+    speech = [t for t, p in meta["phonemes"] if not p.startswith("_")]
+    assert abs(res.units[0]["t0_ms"] - speech[0]) <= 60
+    assert abs(res.units[-1]["t1_ms"] - meta["phonemes"][-2][0]) <= 80     # "voice" ends at the pause
+
+
+def test_s13_units_in_json_and_in_the_written_timeline_which_keeps_rendering_the_same(tmp_path):
+    from studio.edit.editor import with_events
+    out = tmp_path / "m.json"
+    text = json.loads((SYNC / "en_2.json").read_text())["text"]
+    res = run_cli("align", SYNC / "en_2.wav", "--lang", "en", "--text", text, "--out", out, "--json")
+    assert res.returncode == 0, res.stderr
+    info, doc = json.loads(res.stdout), json.loads(out.read_text())
+    assert info["units"] and doc["units"] == info["units"]
+    track = parse_mouth(doc, out)                                  # the schema accepts it, the loader keeps it
+    assert track.units == doc["units"]
+    bare = parse_mouth({k: v for k, v in doc.items() if k != "units"}, out)
+    n = len(track.starts) + 5
+    assert (track.sample(n, 40) == bare.sample(n, 40)).all()       # never part of the render
+    assert with_events(doc, doc["frames"][:3])["units"] == doc["units"]   # an edit keeps it
+    only_audio = run_cli("align", SYNC / "en_2.wav", "--lang", "en", "--out", tmp_path / "a.json", "--json")
+    assert json.loads(only_audio.stdout)["units"] == [] and "units" not in json.loads((tmp_path / "a.json").read_text())
+
+
+def test_s13_malformed_units_name_the_key():
+    from contracts.errors import ContractError
+    doc = {"step_ms": 40, "frames": [{"t_ms": 0, "mouth_id": 1}], "units": [{"text": "a", "t0_ms": "x", "t1_ms": 5}]}
+    with pytest.raises(ContractError, match=r"units\[0\]"):
+        parse_mouth(doc, None)
+
+
+@pytest.mark.parametrize("step", [40, 30, 33.5])
+def test_s13_last_event_ends_on_the_grid(step):
+    src, meta, lang, _ = held_out("ja_3")
+    audio_ms = meta["audio_ms"] - 7                     # not a multiple of any step here
+    for text in (None, meta["text"]):
+        events = align(src, text, lang, step, audio_ms).events()
+        n = int(np.ceil(audio_ms / step))
+        assert events[0]["t_ms"] == 0 and events[-1]["t_ms"] + events[-1]["dur_ms"] == pytest.approx(n * step)
+        for e, nxt in zip(events, events[1:] + [None]):
+            assert e["t_ms"] / step == pytest.approx(round(e["t_ms"] / step))
+            assert e["dur_ms"] / step == pytest.approx(round(e["dur_ms"] / step)) and e["dur_ms"] >= step
+            if nxt:
+                assert e["t_ms"] + e["dur_ms"] == pytest.approx(nxt["t_ms"])

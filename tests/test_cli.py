@@ -11,7 +11,7 @@ def break_session(kind, tmp_path):
     doc = json.loads(s.read_text())
     if kind == "malformed_json":
         (d / "pose.json").write_text('[{"t_ms": 0,, }]')
-        return s, "pose.json", "malformed JSON"
+        return s, "pose.json", "not valid JSON"
     if kind == "unknown_schema_version":
         doc["schema_version"] = "runtime_session_v2"
         write_json(s, doc)

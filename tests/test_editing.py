@@ -99,8 +99,8 @@ def test_set_mouth_keeps_label_form():
 def test_set_expression_and_pose_values_keep_legacy_keys(ed):
     ed.set_expression([2], "sad")
     assert ed.events("expression")[2] == {"t_ms": 400, "expression": "sad", "source": "emo_map"}
-    ed.set_pose(1, {"yaw_deg": 12.5, "roll_deg": 3})
-    assert ed.events("pose")[1] == {"t_ms": 40, "yaw": 12.5, "pitch": 1.0, "roll_deg": 3}
+    ed.set_pose(1, {"yaw_deg": 12.5, "roll_deg": 3})   # a key with legacy angles gets its new angle legacy too
+    assert ed.events("pose")[1] == {"t_ms": 40, "yaw": 12.5, "pitch": 1.0, "roll": 3}
     with pytest.raises(EditError):
         ed.set_pose(0, {"yaw_deg": float("nan")})
 

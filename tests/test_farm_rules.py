@@ -48,7 +48,7 @@ def test_s14_store_urls_and_folders_are_told_apart():
 def test_s14_worker_identity_differences_name_the_library():
     from studio.export.identity import differences, identity
     ours = identity()
-    assert set(ours) == {"project", "renderer", "opencv", "numpy", "png encoder"}
+    assert set(ours) == {"project", "renderer", "render kernel", "opencv", "numpy", "png encoder"}
     assert differences(dict(ours)) == []
     theirs = dict(ours, opencv="4.0.0")
     assert differences(theirs) == [f"opencv 4.0.0 (this machine: {ours['opencv']})"]
@@ -56,7 +56,9 @@ def test_s14_worker_identity_differences_name_the_library():
 
 def test_s14_png_encoder_identity_follows_the_encoder_in_use(monkeypatch):
     from studio.export import png
-    assert png.encoder_identity().startswith(png.ENCODER + " ")
+    assert png.encoder_identity().startswith(png.ENCODER)
+    monkeypatch.setattr(png, "ENCODER", "fpng")
+    assert png.encoder_identity().startswith("fpng ")
     monkeypatch.setattr(png, "ENCODER", "opencv")
     import cv2
     assert png.encoder_identity() == f"opencv {cv2.__version__}"

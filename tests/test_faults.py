@@ -146,6 +146,31 @@ def test_s12_kill_at_random_moments(sessions, tmp_path):
     assert_clean_after_next_export(out, sessions)
 
 
+@pytest.mark.parametrize("sig, code, said", [(signal.SIGTERM, 143, "terminated (SIGTERM)"),
+                                             (signal.SIGINT, 130, "interrupted (SIGINT)")])
+def test_s12_sigterm_like_sigint_stops_an_export_cleanly(sessions, tmp_path, sig, code, said):
+    """A real export, signalled while its workers render: the work stops, one sentence, exit 143 (130),
+    the previous output untouched, no staging left, no worker alive."""
+    long = make_session(tmp_path / "long", atlas=sessions["a"].parent.parent / "at" / "atlas.min.json",
+                        audio_ms=90000, pose=[{"t_ms": t, "roll_deg": t / 1000} for t in range(0, 90000, 40)])
+    out = tmp_path / "out"
+    shutil.copytree(sessions["a"].parent.parent / "fresh_a", out)   # a previous export of A
+    before, report = snapshot(out), (out / "run_report.json").read_bytes()
+    mark = uuid.uuid4().hex
+    proc = export(long, out, mark=mark, wait=False)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any((out / "in").glob(".fg.staging-*/*.png")):
+        time.sleep(0.01)
+    proc.send_signal(sig)                       # to the export's main process only, as `kill` does
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == code, stderr
+    assert stderr.splitlines() == [stderr.strip()] and stderr.startswith(said), stderr
+    assert "previous output is untouched" in stderr
+    assert snapshot(out) == before and (out / "run_report.json").read_bytes() == report
+    assert sorted(p.name for p in (out / "in").iterdir()) == ["fg"]
+    assert_no_orphans(mark)
+
+
 def test_s12_second_export_to_the_same_folder_fails_at_once_with_exit_4(sessions, tmp_path):
     long = make_session(tmp_path / "long", atlas=sessions["a"].parent.parent / "at" / "atlas.min.json",
                         audio_ms=90000, pose=[{"t_ms": t, "roll_deg": t / 1000} for t in range(0, 90000, 40)])

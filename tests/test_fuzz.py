@@ -1,7 +1,9 @@
 """SPEC §12 hostile input, fuzzed (the fast part; scripts/fuzz.py runs thousands): every mutated
-session, timeline, atlas, WAV and path gets a clean answer from validate, score and export —
-exit 0/2/3/4, never 1, no traceback, no line over 400 characters, nothing over 20 s, and validate
-rejects everything score and export reject."""
+session, timeline, atlas, sprite, WAV, path and command-line text gets a clean answer from
+validate, score and export (and align for the text classes) — exit 0/2/3/4, never 1, no
+traceback, no line over 400 characters, nothing over 20 s, nothing on stderr but the project's
+own lines (descriptor 2 included, where native libraries write), and validate rejects everything
+score and export reject."""
 import random
 
 import pytest

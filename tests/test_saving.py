@@ -93,3 +93,17 @@ def test_recovery_round_trip(tmp_path):
     assert rec.entries() == []
     (tmp_path / "rec" / "junk.json").write_text("{broken")
     assert rec.entries() == []
+
+
+def test_s15_an_autosave_scheduled_before_a_discard_writes_nothing(tmp_path):
+    """Discarded edits never come back (issue 17, defect 7): an autosave on its way when the edits are
+    discarded leaves no recovery file behind."""
+    rec = Recovery(tmp_path / "rec")
+    s = editable_session(tmp_path / "s")
+    ticket = rec.ticket()
+    rec.discard(s)
+    assert rec.save(s, {"mouth": [{"t_ms": 0, "mouth_id": 3}]}, ticket) is None and rec.entries() == []
+    long = {"mouth": {"step_ms": 40, "frames": [{"t_ms": t, "mouth_id": 1} for t in range(0, 80000, 40)]},
+            "pose": [{"t_ms": 0, "yaw": "\ud800"}]}                  # written piece by piece; a lone surrogate
+    rec.save(s, long, rec.ticket())
+    assert rec.entries()[0]["docs"] == long

@@ -166,7 +166,8 @@ def test_save_writes_original_form_and_reload_matches(window, qtbot, demo):
     window.timeline.setFocus()
     QTest.keyClick(window.timeline, Qt.Key.Key_3)
     shown = window.model.project.plan.mouth.copy()
-    QTest.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)   # written on a worker thread
+    qtbot.waitUntil(lambda: window.files.saving.running is None, timeout=10000)
     assert not window.model.dirty and "*" not in window.windowTitle()
     saved = json.loads((demo.parent / "mouth_timeline.json").read_text())
     assert saved["audio"] == "demo.wav" and saved["step_ms"] == 40             # wrapper keys kept
@@ -194,7 +195,8 @@ def test_autosave_recovery_is_offered_back(qtbot, tmp_path, demo, monkeypatch):
     assert w.open_session(demo)
     w.shift_timeline("mouth", 120)
     edited = json.loads(json.dumps(w.model.editor.docs["mouth"]))
-    w.autosave()                                   # what the 20 s timer does
+    w.autosave()                                   # what the 20 s timer does (it writes on a worker thread)
+    qtbot.waitUntil(lambda: bool(Recovery().entries()), timeout=10000)
     assert Recovery().entries()[0]["docs"]["mouth"] == edited
     # the process dies here: no save, no close
     w2 = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))

@@ -101,6 +101,7 @@ def test_defect_4_applied_offsets_stay_on_the_grid_and_show_before_after(window,
     qtbot.waitUntil(lambda: "before:" in window.qa.before_after.text(), timeout=15000)
     assert "after:" in window.qa.before_after.text()
     window.save()
+    window.files.saving.finish()                              # saving runs on a worker thread
     saved = json.loads((demo.parent / "mouth_timeline.json").read_text())
     assert all(isinstance(f["t_ms"], int) and f["t_ms"] % 40 == 0 for f in saved["frames"])
 
@@ -131,6 +132,7 @@ def test_defect_5_dense_drag_and_resize_never_hide_events_and_save_on_the_grid(w
     window.undo()
     assert len(ed.undo_stack) == steps - 1
     window.save()
+    window.files.saving.finish()
     saved = json.loads((dense.parent / "mouth.json").read_text())["frames"]
     t = [f["t_ms"] for f in saved]
     assert all(isinstance(x, int) and x % 40 == 0 for x in t) and len(t) == len(set(t)), [x for x in t if not isinstance(x, int) or x % 40]
@@ -171,6 +173,7 @@ def test_defect_9_recovered_edits_mark_the_title_unsaved(qtbot, tmp_path, demo, 
     assert w.open_session(demo)
     w.shift_timeline("mouth", 80)
     w.autosave()
+    qtbot.waitUntil(lambda: bool(w.recovery.entries()), timeout=10000)
     w2 = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(w2)
     monkeypatch.setattr(w2, "ask_recover", lambda session: True)
@@ -206,7 +209,7 @@ def test_defect_11_save_as_keeps_absolute_paths_absolute(window, qtbot, demo, tm
     atlas = json.loads(demo.read_text())["inputs"]["atlas_json"]
     assert os.path.isabs(atlas)
     window.shift_timeline("mouth", 40)
-    assert window.save_as(tmp_path / "copy" / "s.json")
+    assert window.save_as(tmp_path / "copy" / "s.json") and window.files.saving.finish()
     doc = json.loads((tmp_path / "copy" / "s.json").read_text())
     assert doc["inputs"]["atlas_json"] == atlas                    # not turned into ../../…
     assert (tmp_path / "copy" / doc["inputs"]["audio"]).resolve() == (demo.parent / "demo.wav").resolve()
@@ -345,7 +348,8 @@ def test_warnings_are_collected_in_a_panel(window, qtbot, tmp_path):
 def test_self_explanation_tooltips_hover_legend_and_named_undo(window, qtbot, demo):
     open_(window, qtbot, demo)
     for w in (window.qa.next_button, window.qa.offset_button, window.transport.play_button, window.transport.goto,
-              window.timeline.lane_widget("mouth"), window.timeline.lane_widget("sync"), window.timeline.ruler):
+              window.timeline.plots["mouth"].getAxis("left"), window.timeline.plots["sync"].getAxis("left"),
+              window.timeline.ruler):
         assert w.toolTip(), w
     lane = window.timeline.lanes["mouth"]
     assert "mouth event" in lane.describe(3) and " ms)" in lane.describe(3)

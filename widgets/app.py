@@ -16,5 +16,5 @@ def run(session: Path | None) -> int:
     win = MainWindow()
     win.show()
     if not win.offer_recovery() and session is not None:
-        win.open_session(session)
+        win.open_session(session, background=True)   # the window paints at once; the session follows
     return app.exec()

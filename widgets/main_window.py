@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import (QApplication, QColorDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QPushButton, QSplitter, QVBoxLayout, QWidget)
+                               QPushButton, QSplitter, QTabBar, QVBoxLayout, QWidget)
 
 from studio.io.recovery import Recovery
 from studio.model import RecentFiles, StudioModel
@@ -20,6 +20,7 @@ from widgets.flows.align import AlignFlows
 from widgets.flows.edits import EditFlows
 from widgets.flows.files import FileFlows
 from widgets.flows.qa import QAFlows
+from widgets.focus import FocusReturn
 from widgets.menus import HIDEABLE_LANES, Menus
 from widgets.panels.align_panel import AlignPanel
 from widgets.panels.history_panel import HistoryPanel
@@ -35,7 +36,7 @@ from widgets.transport_bar import TransportBar
 from widgets.workers import Job
 
 AUTOSAVE_MS = 20000
-LAYOUT_VERSION = 2   # saved window states of an older layout are not restored
+LAYOUT_VERSION = 3   # saved window states of an older layout are not restored
 
 
 class MainWindow(QMainWindow):
@@ -66,11 +67,21 @@ class MainWindow(QMainWindow):
         self._autosave_timer.timeout.connect(self.files.autosave)
         self._autosave_timer.start()
         self._restore_layout()
+        self._focus_return = FocusReturn(self, self.focus_timeline)
+        QApplication.instance().installEventFilter(self._focus_return)
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
         if not getattr(self, "_sized", False):   # first show without a saved layout: a dock a fifth as wide
             self._sized = True
+            QTimer.singleShot(0, self.focus_timeline)   # nothing starts with a text field focused
+        self._unelide_tabs()
+
+    def _unelide_tabs(self) -> None:
+        """Dock tabs show their whole names (Qt elides them to "Sy…" in a narrow dock area; scroll instead)."""
+        for bar in self.findChildren(QTabBar):
+            bar.setElideMode(Qt.TextElideMode.ElideNone)
+            bar.setUsesScrollButtons(True)
             if self.settings.value("state") is None:
                 self.resizeDocks([self.docks["qa"]], [max(220, min(360, self.width() // 5))],
                                  Qt.Orientation.Horizontal)
@@ -115,7 +126,7 @@ class MainWindow(QMainWindow):
         self.docks = {}
         for key, title, widget in (("qa", "Sync QA", self.qa), ("warnings", "Warnings", self.warnings_panel),
                                    ("history", "History", self.history_panel),
-                                   ("align", "Generate mouth track", self.align_panel)):
+                                   ("align", "Generate", self.align_panel)):
             dock = QDockWidget(title, self)
             dock.setObjectName(f"{key}_dock")
             dock.setWidget(widget)
@@ -145,6 +156,7 @@ class MainWindow(QMainWindow):
         m.markers_changed.connect(self._on_markers)
         m.warnings_changed.connect(self._on_warnings)
         self.inspector.edit_failed.connect(self.report_edit_error)
+        self.inspector.applied.connect(lambda text: self.statusBar().showMessage(text, 4000))
         self.renderer.frame_ready.connect(self._on_frame_ready)
         self.timeline.scrubbed.connect(self.go_to_time)
         self.timeline.scrub_finished.connect(self.go_to_time)
@@ -172,6 +184,7 @@ class MainWindow(QMainWindow):
         q.fix_span.connect(self.fix_span)
         self.history_panel.go_to.connect(self.edits.undo_to)
         self.align_panel.generate.connect(self.align_flows.generate)
+        self.align_panel.cancel.connect(self.align_flows.cancel)
         self.align_panel.text_edited.connect(self.align_flows.remember)
 
     # ----------------------------------------------------------- layout
@@ -217,8 +230,8 @@ class MainWindow(QMainWindow):
         self.docks[key].raise_()
 
     # ------------------------------------------------------------ open
-    def open_session(self, path: str | Path) -> bool:
-        return self.files.open_session(path)
+    def open_session(self, path: str | Path, background: bool = False) -> bool:
+        return self.files.open_session(path, background)
 
     def report_error(self, message: str) -> None:
         self.last_error = message
@@ -237,7 +250,7 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event) -> None:  # noqa: N802
         for u in event.mimeData().urls():
             if u.toLocalFile().endswith(".json"):
-                self.open_session(u.toLocalFile())
+                self.open_session(u.toLocalFile(), background=True)
                 return
 
     def update_title(self) -> None:
@@ -253,12 +266,18 @@ class MainWindow(QMainWindow):
         self.playback.load(project)
         self.transport.set_output_status(self.playback.engine.output_status)
         self.transport.set_rate(1.0)
+        self.menus.actions["rate:1"].setChecked(True)
         self.transport.step_ms = project.session.step_ms
         self.timeline.set_project(self.model)
-        for lane in self.timeline.lanes.values():
+        why = self.model.no_audio_reason()
+        self.timeline.set_note("wave", why)
+        self.timeline.set_note("sync", "not scored: there is no audio to score against" if why else None)
+        for lane in (*self.timeline.lanes.values(), self.timeline.words_lane):
             lane.edit_failed.connect(self.report_edit_error)
         self.qa.set_report(None, project.session.step_ms)
         self.qa.clear_before_after()
+        self.qa.clear_drift()
+        self.status_drift.setText("")
         self.qa.set_fallbacks(self.model.fallback_runs())
         markers = self.settings.value(f"markers/{os.path.abspath(project.session.path)}", [], list) or []
         self.model.set_markers([float(m) for m in markers])
@@ -355,6 +374,10 @@ class MainWindow(QMainWindow):
         self.transport.goto.setFocus()
         self.transport.goto.selectAll()
 
+    def focus_timeline(self) -> None:
+        """Keys go to the timeline (after Enter / Escape in a text field, and at start)."""
+        self.timeline.setFocus()
+
     def zoom_to_selection(self) -> None:
         if not self.timeline.zoom_to_selection():
             self.statusBar().showMessage("nothing selected: select events or drag a range on the ruler", 4000)
@@ -378,6 +401,7 @@ class MainWindow(QMainWindow):
         if self.playback.engine is None:
             return
         self.transport.set_rate(rate)
+        self.menus.actions[f"rate:{rate:g}"].setChecked(True)
         self.playback.engine.set_rate(rate)
 
     def set_loop(self, on: bool) -> None:
@@ -391,11 +415,12 @@ class MainWindow(QMainWindow):
 
     # --------------------------------------------------------------- edits
     def _on_timelines(self, kinds) -> None:
-        self.timeline.update_data()
+        self.timeline.update_data(kinds)
         self.renderer.request(self.model.frame)      # same frame, new inputs: render it again
         self._update_readout(self.model.frame)
         self.inspector.show_frame(self.model.frame)
         self.qa.set_fallbacks(self.model.fallback_runs())
+        self.qa_flows.on_edit()
         self.qa_flows.timer.start()                  # debounced: a drag re-scores once it settles
 
     def undo(self) -> None:
@@ -433,7 +458,7 @@ class MainWindow(QMainWindow):
         return self.files.offer_recovery()
 
     def autosave(self) -> None:
-        self.files.autosave()
+        self.files.autosave(wait=True)
 
     def export_dialog(self):
         return self.files.export_dialog()
@@ -451,16 +476,13 @@ class MainWindow(QMainWindow):
             self.preview.set_background(QImage(path))
 
     def show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in self.menus.shortcut_rows())
-        box = QMessageBox(self)
-        box.setWindowTitle("Keyboard shortcuts")
-        box.setText(f"<table>{rows}</table>")
+        from widgets.shortcuts_dialog import ShortcutsDialog
+        self._shortcuts_box = ShortcutsDialog(self.menus.shortcut_rows(), self)
         if not os.environ.get("LIPSYNC_NO_DIALOGS"):
-            box.open()
-        self._shortcuts_box = box
+            self._shortcuts_box.open()
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        if not self.confirm_unsaved():
+        if not self.files.ready_to_close():     # unsaved edits asked about; a running save finishes first
             event.ignore()
             return
         if self.model.project is not None:

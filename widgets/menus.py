@@ -1,8 +1,8 @@
 """Menus, actions and keyboard shortcuts, from one table (the F1 list and the README's table come from it).
 
-Shortcuts of plain keys (digits, letters) are standard window shortcuts: a text field that has the
-focus takes its own typing first (Qt's shortcut override), so typing text never plays or mutes.
-Digits and Delete act only while the timeline has the focus.
+Every shortcut works whatever has the focus in the window or its docks (SPEC §15), except while a text
+field is being edited: a text field takes its own typing first (Qt's shortcut override), so typing
+text never plays, mutes or paints; Enter and Escape then hand the keys back (focus.py).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from contracts.timelines import MOUTHS
 
 # Lanes View ▸ Lanes can hide (the mouth lane, the one edited most, always shows)
 HIDEABLE_LANES = {"angles": "Head angles (deg)", "offsets": "Head position (px)", "scale": "Head scale (%)",
-                  "sync": "Sync score", "wave": "Audio", "expression": "Expressions", "view": "Views"}
+                  "sync": "Sync score", "wave": "Audio", "words": "Words", "expression": "Expressions", "view": "Views"}
 
 
 @dataclass
@@ -24,7 +24,6 @@ class Entry:
     text: str
     slot: object                # callable(window)
     keys: str = ""
-    lanes_only: bool = False
     checkable: bool = False
     name: str = ""              # a handle for actions the window updates (undo, redo, snap …)
 
@@ -39,11 +38,11 @@ def table(w) -> list[Entry]:
         Entry("&File", "&Quit", lambda: w.close(), "Ctrl+Q"),
         Entry("&Edit", "&Undo", lambda: w.undo(), "Ctrl+Z", name="undo"),
         Entry("&Edit", "&Redo", lambda: w.redo(), "Ctrl+Shift+Z", name="redo"),
-        Entry("&Edit", "&Delete selected events", lambda: w.edits.delete_selected(), "Delete", lanes_only=True),
+        Entry("&Edit", "&Delete selected events", lambda: w.edits.delete_selected(), "Delete"),
     ]
     for mid, label in enumerate(MOUTHS):
         e.append(Entry("&Edit", f"Mouth: {label} (selected events, or the selected range)",
-                       lambda m=mid: w.edits.set_mouth(m), str(mid), lanes_only=True))
+                       lambda m=mid: w.edits.set_mouth(m), str(mid)))
     e += [
         Entry("&Edit", "Merge identical neighbours", lambda: w.edits.merge_identical(), "Ctrl+J"),
         Entry("&Edit", "Split selected event at playhead", lambda: w.edits.split_selected(), "Ctrl+K"),
@@ -66,7 +65,8 @@ def table(w) -> list[Entry]:
         Entry("&Playback", "Loop the visible or selected range", lambda: w.transport.loop.toggle(), "Ctrl+L"),
     ]
     for key, rate in (("Ctrl+1", 1.0), ("Ctrl+2", 0.5), ("Ctrl+3", 0.25)):
-        e.append(Entry("&Playback", f"Rate {rate:g}x", lambda _=False, r=rate: w.set_rate(r), key))
+        e.append(Entry("&Playback", f"Rate {rate:g}x", lambda _=False, r=rate: w.set_rate(r), key, checkable=True,
+                       name=f"rate:{rate:g}"))
     e += [
         Entry("&Playback", "Mute", lambda: w.transport.mute.toggle(), "M"),
         Entry("&Navigate", "Go to time…", lambda: w.focus_goto(), "Ctrl+T"),
@@ -77,7 +77,7 @@ def table(w) -> list[Entry]:
         Entry("&Navigate", "Previous marker", lambda: w.step_marker(-1), "["),
         Entry("&Navigate", "Zoom to fit the session", lambda: w.timeline.zoom_to_fit(), "Z"),
         Entry("&Navigate", "Zoom to the selection", lambda: w.zoom_to_selection(), "Shift+Z"),
-        Entry("&Navigate", "Clear the selected range", lambda: w.timeline.set_range(None), "Esc"),
+        Entry("&Navigate", "Clear the selection (range and events)", lambda: w.edits.clear_selection(), "Esc"),
         Entry("&View", "Preview fit / 1:1", lambda: w.preview.set_fit(not w.preview.fit), "F"),
         Entry("&View", "Background: checkerboard", lambda: w.preview.set_background(None)),
         Entry("&View", "Background: colour…", lambda: w.pick_background_colour()),
@@ -108,21 +108,23 @@ class Menus:
         self.entries = table(window)
         bar = window.menuBar()
         menus = {}
+        rates = QActionGroup(window)
         for entry in self.entries:
             menu = menus.get(entry.menu) or menus.setdefault(entry.menu, bar.addMenu(entry.menu))
             act = QAction(entry.text, window)
-            if entry.checkable:
+            if entry.checkable and entry.name.startswith("rate:"):   # one rate ticked at a time
+                act.setCheckable(True)
+                rates.addAction(act)
+                act.triggered.connect(lambda _=False, f=entry.slot: f())
+            elif entry.checkable:
                 act.setCheckable(True)
                 act.toggled.connect(entry.slot)
             else:
                 act.triggered.connect(lambda _=False, f=entry.slot: f())
             if entry.keys:
                 act.setShortcut(QKeySequence(entry.keys))
-                if entry.lanes_only:
-                    act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-                    window.timeline.addAction(act)
-                else:
-                    act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+                # the window and its docks (Qt counts a floating dock as part of its main window)
+                act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             menu.addAction(act)
             if entry.name:
                 self.actions[entry.name] = act
@@ -130,6 +132,7 @@ class Menus:
                 self.recent_menu = menu.addMenu("Open &recent")
         self.menus = menus
         self.actions["snap"].setChecked(True)
+        self.actions["rate:1"].setChecked(True)
         self._view_menu(menus["&View"])
 
     def _view_menu(self, view) -> None:
@@ -163,13 +166,14 @@ class Menus:
 
     def add_panel(self, dock) -> None:
         act = dock.toggleViewAction()
+        act.triggered.connect(lambda on: on and dock.raise_())   # brought back: in front of its tab group
         self.panels_menu.addAction(act)
 
     def refresh_recent(self) -> None:
         self.recent_menu.clear()
         for p in self.w.recent.items:
             act = self.recent_menu.addAction(p)
-            act.triggered.connect(lambda _=False, p=p: self.w.open_session(p))
+            act.triggered.connect(lambda _=False, p=p: self.w.open_session(p, background=True))
         self.recent_menu.setEnabled(bool(self.w.recent.items))
 
     def update_undo(self, editor) -> None:

@@ -29,7 +29,8 @@ class PlaybackController(QObject):
         self.close()
         s = project.session
         prefer = not os.environ.get("LIPSYNC_NO_AUDIO")
-        self.engine = bootstrap_engine(s.session_id, s.audio_path, s.audio_ms / 1000.0, prefer_device=prefer)
+        self.engine = bootstrap_engine(s.session_id, s.audio_path, s.audio_ms / 1000.0, prefer_device=prefer,
+                                       audio=(self.model.channels, self.model.sample_rate))
         self.drift = DriftMonitor(s.step_ms)
 
     @property

@@ -10,6 +10,7 @@ class Job(QObject):
     progress = Signal(int, int)
     finished = Signal(object)     # the function's result
     failed = Signal(str)          # one sentence
+    failed_with = Signal(object)  # the exception itself (when its type matters to the caller)
 
     def __init__(self, fn, *args, parent=None, with_cancel: bool = False, with_progress: bool = False, **kwargs):
         """Run fn(*args, **kwargs) on a thread; with_cancel passes this job's cancel event as `cancel`,
@@ -31,6 +32,7 @@ class Job(QObject):
         try:
             result = self._fn(*self._args, **self._kwargs)
         except Exception as exc:  # reported as a sentence, never a crash of the window
+            self._emit(self.failed_with, exc)
             self._emit(self.failed, str(exc) if str(exc) else exc.__class__.__name__)
             return
         self._emit(self.finished, result)

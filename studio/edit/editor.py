@@ -12,14 +12,20 @@ Events are edited in the form they were read: a label stays a label, a legacy `y
 """
 from __future__ import annotations
 
+import bisect
 import copy
+import dataclasses
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from contracts.errors import ContractError
 from contracts.jsonfile import json_number as _num
-from contracts.timelines import MOUTHS, mouth_from_label, parse_expression, parse_mouth, parse_pose
-from studio.edit import limits
+from contracts.timelines import (LEGACY_ANGLE, MOUTHS, POSE_FIELDS, mouth_from_label, parse_expression, parse_mouth,
+                                 parse_pose)
+from studio.edit import limits, tracks
 from studio.events import Event
 
 KINDS = ("pose", "mouth", "expression")
@@ -58,6 +64,10 @@ class Splice:
     start: int
     old: list
     new: list
+    key: str | None = None    # set: a top-level value of the document (old/new are the values, ABSENT for none)
+
+
+ABSENT = object()            # a key the document does not have
 
 
 @dataclass
@@ -77,7 +87,7 @@ class TimelineEditor:
     """Holds the three timeline documents and the undo stack; emits `changed(kinds)` on every edit."""
 
     def __init__(self, docs: dict, step_ms: float, emo_map: dict | None = None, audio_ms: float | None = None,
-                 tracks: dict | None = None):
+                 parsed: dict | None = None):
         """`docs` are shared, never changed in place (edits build new lists and dicts); `tracks` may
         pass the already parsed timelines so a long session is not parsed twice."""
         self.docs = {k: v for k, v in docs.items() if v is not None}
@@ -87,11 +97,15 @@ class TimelineEditor:
         self.undo_stack: list[Command] = []
         self.redo_stack: list[Command] = []
         self._macro: Command | None = None
+        self._depth = 0                            # nesting of begin()/end()
         self.saved_marker: Command | None = None   # the command the saved file corresponds to
         self.changed = Event("changed")            # emitted with the set of kinds that changed
         self.history_changed = Event("history_changed")  # the undo stack or the saved point moved
         self.last_replaced = 0                     # events the last move or resize overwrote (drag indicator)
-        self.tracks = {k: (tracks or {}).get(k) or self._parse(k, d) for k, d in self.docs.items()}
+        self.tracks = {k: (parsed or {}).get(k) or self._parse(k, d) for k, d in self.docs.items()}
+        self._rows = {"pose": tracks.PoseRows.of(self.tracks["pose"], len(self.events("pose")))} \
+            if "pose" in self.tracks else {}
+        self.touched: dict[str, tuple[float, float]] = {}   # ms each timeline's edits touched (take_touched)
 
     # ------------------------------------------------------------- state
     @property
@@ -128,36 +142,89 @@ class TimelineEditor:
         except ContractError as err:
             raise EditError(f"{kind} timeline: {err.where}: {err.expected}") from None
 
+    def _spliced_track(self, kind: str, new_doc, start: int, stop: int, new_events: list):
+        """The parsed track of `new_doc` = the current document with events[start:stop] replaced by
+        `new_events`: only the new events are parsed when the track is long (tracks.py)."""
+        old = self.tracks[kind]
+        n_old = len(self.events(kind))
+        if kind == "expression" or n_old < tracks.FULL_PARSE_BELOW:
+            track = self._parse(kind, new_doc)
+            self._rows[kind] = tracks.PoseRows.of(track, len(events_of(new_doc))) if kind == "pose" else None
+            return track
+        mini = self._parse(kind, with_events(new_doc, list(new_events)))   # the format's rules, on the new events
+        if kind == "mouth":
+            track = tracks.spliced_mouth(old, new_doc, start, stop, mini)
+        else:
+            rows = self._rows.get("pose")
+            done = rows.spliced(old, new_doc, start, stop, mini, len(new_events)) if rows is not None else None
+            track = None
+            if done is not None:
+                track, self._rows["pose"] = done
+        if track is None:                       # out of order, or unusual: the loader decides (and explains)
+            track = self._parse(kind, new_doc)
+            if kind == "pose":
+                self._rows["pose"] = tracks.PoseRows.of(track, len(events_of(new_doc)))
+        return track
+
+    def _splice(self, kind: str, start: int, stop: int, new_events: list) -> Splice:
+        """Replace events[start:stop] with `new_events` (all or nothing: EditError changes nothing)."""
+        events = self.events(kind)
+        # event dicts are never changed in place (commands build new ones), so lists may share them
+        candidate = events[:start] + list(new_events) + events[stop:]
+        new_doc = with_events(self.docs[kind], candidate)
+        track = self._spliced_track(kind, new_doc, start, stop, new_events)   # raises EditError: nothing changed
+        splice = Splice(kind, start, events[start:stop], candidate[start:start + len(new_events)])
+        self._touch(kind, events, candidate, start, stop, start + len(new_events))
+        self.docs[kind] = new_doc
+        self.tracks[kind] = track
+        return splice
+
+    def _touch(self, kind: str, old: list, new: list, start: int, old_stop: int, new_stop: int) -> None:
+        """Remember the time an edit can have changed: from the event before the splice (a step before it
+        may now end elsewhere; pose interpolates from it) to the event after it (or the end)."""
+        t0 = float(new[start - 1]["t_ms"]) if start > 0 else 0.0
+        t1 = float(new[new_stop]["t_ms"]) if new_stop < len(new) else math.inf
+        for e in old[start:old_stop] + new[start:new_stop]:
+            t1 = max(t1, float(e["t_ms"]) + float(e.get("dur_ms", 0) or 0) + self.step_ms)
+        a, b = self.touched.get(kind, (t0, t1))
+        self.touched[kind] = (min(a, t0), max(b, t1))
+
+    def take_touched(self) -> dict[str, tuple[float, float]]:
+        """The time (ms) each timeline's edits touched since the last call: the plan is redone there only."""
+        out, self.touched = self.touched, {}
+        return out
+
     # ----------------------------------------------------------- commands
     def apply(self, name: str, kind: str, new_events: list, start: int = 0, stop: int | None = None) -> None:
         """Replace events[start:stop] of `kind` with `new_events`, all or nothing."""
         if kind not in self.docs:
             raise EditError(f"the session has no {kind} timeline")
-        events = self.events(kind)
-        stop = len(events) if stop is None else stop
-        # event dicts are never changed in place (commands build new ones), so lists may share them
-        candidate = events[:start] + list(new_events) + events[stop:]
-        new_doc = with_events(self.docs[kind], candidate)
-        track = self._parse(kind, new_doc)          # raises EditError: nothing changed
-        splice = Splice(kind, start, events[start:stop], candidate[start:start + len(new_events)])
-        self.docs[kind] = new_doc
-        self.tracks[kind] = track
+        stop = len(self.events(kind)) if stop is None else stop
+        self._record(name, self._splice(kind, start, stop, new_events))
+
+    def _record(self, name: str, splice: Splice) -> None:
+        """A done splice joins the open group, or becomes an undo step of its own."""
         if self._macro is not None:
             self._macro.splices.append(splice)
             self._macro.last_name = name
         else:
             self.undo_stack.append(Command(name, [splice]))
             self.redo_stack.clear()
-        self.changed.emit({kind})
+        self.changed.emit({splice.kind})
         if self._macro is None:
             self.history_changed.emit()
 
     def begin(self, name: str) -> None:
-        """Group the following commands into one undo step (e.g. a drag)."""
+        """Group the following commands into one undo step (e.g. a drag). Groups nest: the outermost
+        one is the undo step."""
         if self._macro is None:
             self._macro = Command(name)
+        self._depth += 1
 
     def end(self) -> None:
+        self._depth = max(0, self._depth - 1)
+        if self._depth:
+            return
         macro, self._macro = self._macro, None
         if macro is not None and macro.splices:
             if macro.name.startswith("drag") and macro.last_name:
@@ -168,22 +235,74 @@ class TimelineEditor:
 
     def cancel_group(self) -> None:
         """Abandon a group in progress: undo what it did so far."""
-        macro, self._macro = self._macro, None
+        macro, self._macro, self._depth = self._macro, None, 0
         if macro is not None and macro.splices:
-            self._revert(macro)
+            self.changed.emit(self._revert(macro))
+
+    @contextmanager
+    def transaction(self, name: str):
+        """Commands inside are one step, all or nothing: an EditError takes back what they did (only
+        theirs, inside a larger group) and is raised on."""
+        self.begin(name)
+        mark = len(self._macro.splices)
+        try:
+            yield
+        except EditError:
+            done = Command(name, self._macro.splices[mark:])
+            del self._macro.splices[mark:]
+            if done.splices:
+                self.changed.emit(self._revert(done))
+            raise
+        finally:
+            self.end()
+
+    def restart_group(self, step, *args, **kwargs):
+        """Within a group (a drag), take back what the group did so far and do `step(*args)` instead, from
+        the state the group started in. A drag is computed from where it began to where the pointer is
+        now — never step by step — so what it passed over on the way is untouched, and a drag that ends
+        where it began changes nothing. Observers hear of the result once."""
+        macro = self._macro
+        kinds = self._revert(macro) if macro is not None and macro.splices else set()
+        if macro is not None:
+            macro.splices.clear()
+        before = len(macro.splices) if macro is not None else 0
+        try:
+            return step(*args, **kwargs)
+        finally:
+            if kinds and (macro is None or len(macro.splices) == before):   # the step changed nothing
+                self.changed.emit(kinds)
 
     def _revert(self, cmd: Command) -> set:
         kinds = set()
         for sp in reversed(cmd.splices):
-            ev = self.events(sp.kind)
-            ev = ev[:sp.start] + sp.old + ev[sp.start + len(sp.new):]
-            self._set(sp.kind, ev)
+            self._replay(sp, forward=False)
             kinds.add(sp.kind)
         return kinds
 
-    def _set(self, kind: str, events: list) -> None:
-        self.docs[kind] = with_events(self.docs[kind], events)
-        self.tracks[kind] = self._parse(kind, self.docs[kind])
+    def _replay(self, sp: Splice, forward: bool) -> None:
+        if sp.key is not None:
+            self._set_key(sp.kind, sp.key, sp.new if forward else sp.old)
+        elif forward:
+            self._splice(sp.kind, sp.start, sp.start + len(sp.old), sp.new)
+        else:
+            self._splice(sp.kind, sp.start, sp.start + len(sp.new), sp.old)
+
+    def _set_key(self, kind: str, key: str, value) -> None:
+        doc = self.docs[kind]
+        if not isinstance(doc, dict):
+            raise EditError(f"the {kind} timeline is a bare array: it has no place for '{key}'")
+        new_doc = {k: v for k, v in doc.items() if k != key} if value is ABSENT else dict(doc, **{key: value})
+        self._parse(kind, with_events(new_doc, []))       # the value checked by the loader's rules
+        self.docs[kind] = new_doc
+        self.tracks[kind] = dataclasses.replace(self.tracks[kind], doc=new_doc)
+
+    def set_key(self, kind: str, key: str, value, name: str) -> None:
+        """Set (or with ABSENT remove) a top-level value of a timeline document, e.g. the mouth track's
+        `units` (the words it was aligned to); one undoable step, or part of a group."""
+        doc = self.docs[kind]
+        old = doc.get(key, ABSENT) if isinstance(doc, dict) else ABSENT
+        self._set_key(kind, key, value)
+        self._record(name, Splice(kind, 0, old, value, key=key))
 
     def undo(self) -> bool:
         if self._macro is not None or not self.undo_stack:
@@ -201,9 +320,7 @@ class TimelineEditor:
         cmd = self.redo_stack.pop()
         kinds = set()
         for sp in cmd.splices:
-            ev = self.events(sp.kind)
-            ev = ev[:sp.start] + sp.new + ev[sp.start + len(sp.old):]
-            self._set(sp.kind, ev)
+            self._replay(sp, forward=True)
             kinds.add(sp.kind)
         self.undo_stack.append(cmd)
         self.changed.emit(kinds)
@@ -255,6 +372,7 @@ class TimelineEditor:
         shift = min(max(shift, lo), hi)
         if snap and shift % self.step_ms:    # a limit off the grid: the last grid step inside it
             shift = math.trunc(shift / self.step_ms) * self.step_ms
+        self.last_replaced = 0
         if shift == 0:
             return list(indices)
         n = len(indices)
@@ -265,11 +383,43 @@ class TimelineEditor:
             moved = {id(v) for v in changed.values()}
         else:
             runs = [(a + shift, b + shift, dict(events[i])) for i, (a, b) in zip(indices, spans)]
-            rest = [e for k, e in enumerate(events) if k not in set(indices)]
+            lo, hi = self._window(kind, min(a for a, _ in spans) + min(shift, 0.0),
+                                  max(b for _, b in spans) + max(shift, 0.0), indices)
+            taken = set(indices)
+            rest = [e for k, e in enumerate(events[lo:hi], lo) if k not in taken]
             new, self.last_replaced = limits.paint(rest, runs, kind == "expression", self.step_ms, self.audio_ms)
-            self._replace(kind, new, name + (f", replacing {self.last_replaced}" if self.last_replaced else ""))
+            self._replace(kind, new, name + (f", replacing {self.last_replaced}" if self.last_replaced else ""),
+                          lo, hi)
             moved = {id(r[2]) for r in runs}
-        return [k for k, e in enumerate(self.events(kind)) if id(e) in moved] or list(indices)
+        return self._indices_of(kind, moved, min(indices)) or list(indices)
+
+    def _indices_of(self, kind: str, ids: set, near: int) -> list[int]:
+        """Indices of the events with these ids, looked for around index `near` first (long tracks)."""
+        now = self.events(kind)
+        found: list[int] = []
+        reach = 16
+        while len(found) < len(ids) and reach < 2 * len(now):
+            lo, hi = max(0, near - reach), min(len(now), near + reach)
+            found = [k for k in range(lo, hi) if id(now[k]) in ids]
+            reach *= 4
+        return found
+
+    def _window(self, kind: str, t0: float, t1: float, indices) -> tuple[int, int]:
+        """[lo, hi): the events an overwrite of [t0, t1) can touch — every event overlapping it, the step
+        in force where it starts and the first event after it (whose start ends the step before) — so
+        a long track is edited locally. Short tracks and expressions are taken whole."""
+        events = self.events(kind)
+        n = len(events)
+        if kind != "mouth" or n < tracks.FULL_PARSE_BELOW:
+            return 0, n
+        tr = self.tracks[kind]
+        starts, ends = tr.starts, tracks.mouth_ends(tr, self.step_ms)
+        hit = np.flatnonzero((starts < t1) & (ends > t0))
+        lo = min([int(np.searchsorted(starts, t0, side="right")) - 1, *indices])
+        hi = max([int(np.searchsorted(starts, t1, side="right")) + 1, *(i + 2 for i in indices)])
+        if len(hit):
+            lo, hi = min(lo, int(hit[0])), max(hi, int(hit[-1]) + 2)
+        return max(0, lo - 1), min(n, hi)
 
     def resize(self, kind: str, index: int, start_ms: float | None = None, end_ms: float | None = None,
                snap: bool = True) -> None:
@@ -284,6 +434,7 @@ class TimelineEditor:
         new_a = max(0.0, new_a)
         if new_b - new_a < min(self.step_ms, b - a) - 1e-9:
             raise EditError("an event must keep a positive length")
+        self.last_replaced = 0
         if (new_a, new_b) == (a, b):
             return
         e = events[index]
@@ -299,14 +450,17 @@ class TimelineEditor:
         if step_like and j is None and new_b != b:   # the last step: its end becomes an explicit length
             e = dict(e, dur_ms=_num(new_b - new_a))
             step_like = False
-        rest = [x for k, x in enumerate(events) if k != index]   # shrinking from the left: the previous one takes it
+        lo, hi = self._window(kind, min(a, new_a), max(b, new_b), [index])
+        rest = [x for k, x in enumerate(events[lo:hi], lo) if k != index]   # shrinking from the left: the previous one takes it
         new, self.last_replaced = limits.paint(rest, [(new_a, new_b, dict(e))], kind == "expression", self.step_ms,
                                                self.audio_ms)
-        self._replace(kind, new, name + (f", replacing {self.last_replaced}" if self.last_replaced else ""))
+        self._replace(kind, new, name + (f", replacing {self.last_replaced}" if self.last_replaced else ""), lo, hi)
 
-    def _replace(self, kind: str, new: list, name: str) -> None:
-        """Apply a whole new event list as the smallest splice (long tracks stay cheap to undo)."""
+    def _replace(self, kind: str, new: list, name: str, lo: int = 0, hi: int | None = None) -> None:
+        """Apply `new` in place of events[lo:hi] (default: the whole list) as the smallest splice (long
+        tracks stay cheap to edit and to undo)."""
         old = self.events(kind)
+        base, old = lo, old[lo:hi]
         lo = 0
         while lo < min(len(old), len(new)) and old[lo] is new[lo]:
             lo += 1
@@ -316,7 +470,7 @@ class TimelineEditor:
             hi_new -= 1
         if lo == hi_old == hi_new:
             return
-        self.apply(name, kind, new[lo:hi_new], lo, hi_old)
+        self.apply(name, kind, new[lo:hi_new], base + lo, base + hi_old)
 
     def _next_boundary(self, kind: str, index: int) -> int | None:
         """Index of the event whose start ends event `index` when it has no dur_ms: the next event
@@ -370,17 +524,27 @@ class TimelineEditor:
                         lambda e: dict(e, expression=label))
 
     def set_pose(self, index: int, values: dict) -> None:
-        """Edit a pose key's values; a frame using legacy `yaw` keeps writing `yaw`."""
-        def change(e):
-            e = dict(e)
-            for name, v in values.items():
-                if not math.isfinite(v):
-                    raise EditError(f"{name} must be a finite number")
-                legacy = name.replace("_deg", "")
-                key = legacy if name.endswith("_deg") and name not in e and legacy in e else name
-                e[key] = _num(v)
-            return e
-        self._set_field("pose", [index], "edit pose key", change)
+        """Set fields of a pose key, each where that key keeps it (pose_key_path): a legacy `yaw` stays
+        `yaw`, a `pose_timeline.v1` key's angles stay in its `euler`; nothing else of the key changes."""
+        names = ", ".join(n.replace("_deg", "") for n in values)
+        self._set_field("pose", [index], f"edit pose key {names}", lambda e: with_pose_values(e, values))
+
+    def pose_values(self, index: int) -> dict[str, float]:
+        """The values a pose key gives the render (its fields as the loader reads them, defaults filled in)."""
+        doc = with_events(self.docs["pose"], [self.events("pose")[index]])
+        row = self._parse("pose", doc).values[0]
+        return {name: float(v) for name, v in zip(POSE_FIELDS, row)}
+
+    def pose_key_at(self, t_ms: float, values: dict) -> dict:
+        """A new pose key at t_ms in the form of the key in force there (its keys, their order, euler or
+        not, a frame_index kept in step), holding `values`."""
+        events = self.events("pose")
+        prev = events[max(0, bisect.bisect_right(EventTimes(events), t_ms) - 1)] if events else {}
+        e = copy.deepcopy(prev) if prev else {}
+        e["t_ms"] = _num(t_ms)
+        if "frame_index" in e:
+            e["frame_index"] = int(round(t_ms / self.step_ms))
+        return with_pose_values(e, values)
 
     def _set_field(self, kind: str, indices: list[int], name: str, change) -> None:
         events = self.events(kind)
@@ -442,13 +606,24 @@ class TimelineEditor:
             first["dur_ms"] = _num(end - first["t_ms"])
         self.apply(f"merge {kind} events", kind, [first], index, index + 2)
 
+    def identical_run(self, kind: str, index: int) -> list[int]:
+        """Event `index` and the neighbours either side that show the same thing (what Ctrl+J merges
+        when one event is selected)."""
+        events = self.events(kind)
+        same = _same_look(kind)
+        lo = hi = index
+        while lo > 0 and same(events[lo - 1], events[index]):
+            lo -= 1
+        while hi + 1 < len(events) and same(events[hi + 1], events[index]):
+            hi += 1
+        return list(range(lo, hi + 1))
+
     def merge_identical(self, kind: str = "mouth", indices: list[int] | None = None) -> int:
         """Merge neighbours that show the same thing (a run of equal mouth shapes or expression labels)
         into the first of them, over the whole track or the selection; returns how many were merged."""
         events = self.events(kind)
         lo, hi = (min(indices), max(indices) + 1) if indices else (0, len(events))
-        same = (lambda a, b: _mouth_of(a) == _mouth_of(b)) if kind == "mouth" else \
-            (lambda a, b: a.get("expression") == b.get("expression") and a.get("emo_id") == b.get("emo_id"))
+        same = _same_look(kind)
         out, merged = [], 0
         for e in events[lo:hi]:
             prev = out[-1] if out else None
@@ -472,24 +647,36 @@ class TimelineEditor:
     def paint_mouth_runs(self, runs: list[tuple[float, float, int]], name: str) -> None:
         """Replace the mouth over [first start, last end) with consecutive runs (start, end, mouth id),
         in the track's own form (labels stay labels, steps stay steps); one undoable command.
-        Runs of the same shape next to each other are joined."""
+        A track with an event on every frame (production's form) gets one event per painted frame;
+        otherwise runs of the same shape next to each other are joined, and a step track painted to
+        the session's end gets an event on the last frame, so the track still reaches the end."""
         runs = [r for r in runs if r[1] > r[0]]
         if not runs:
             return
-        joined = [list(runs[0])]
-        for a, b, m in runs[1:]:
-            if m == joined[-1][2] and a == joined[-1][1]:
-                joined[-1][1] = b
-            else:
-                joined.append([a, b, m])
-        t0, t1 = joined[0][0], joined[-1][1]
         events = self.events("mouth")
-        ends = self.tracks["mouth"].ends(self.step_ms)
         uses_dur = any("dur_ms" in e for e in events)
+        if self.per_frame("mouth"):
+            step = self.step_ms
+            runs = [(t, t + step, m) for a, b, m in runs for t in np.arange(a, b - 1e-9, step).tolist()]
+            joined = [list(r) for r in runs]
+        else:
+            joined = [list(runs[0])]
+            for a, b, m in runs[1:]:
+                if m == joined[-1][2] and a == joined[-1][1]:
+                    joined[-1][1] = b
+                else:
+                    joined.append([a, b, m])
+        t0, t1 = joined[0][0], joined[-1][1]
         painted = [self.mouth_event(a, b, m) for a, b, m in joined]
+        last_frame = (math.ceil(self.audio_ms / self.step_ms - 1e-9) - 1) * self.step_ms if self.audio_ms else None
+        if not uses_dur and last_frame is not None and t1 >= last_frame + self.step_ms and joined[-1][0] < last_frame:
+            painted.append(self.mouth_event(last_frame, t1, joined[-1][2]))
+        lo, hi = self._window("mouth", t0, t1, [])
+        ends = tracks.mouth_ends(self.tracks["mouth"], self.step_ms)
         after = None   # without dur_ms: the event in force at t1, to restore after the span
         new = []
-        for i, e in enumerate(events):
+        for i in range(lo, hi):
+            e = events[i]
             s, end = float(e["t_ms"]), float(ends[i])
             if s <= t1 < end:
                 after = e
@@ -507,7 +694,15 @@ class TimelineEditor:
         if not uses_dur and after is not None and not any(float(e["t_ms"]) == t1 for e in new):
             new.append(dict(after, t_ms=_num(t1)))
         new.sort(key=lambda e: e["t_ms"])  # stable: equal starts keep their file order
-        self._replace("mouth", new, name)
+        self._replace("mouth", new, name, lo, hi)
+
+    def per_frame(self, kind: str) -> bool:
+        """True when the track has an event on every frame (the production mouth tracks' form)."""
+        tr = self.tracks.get(kind)
+        starts = getattr(tr, "starts", None)
+        if starts is None or len(starts) < 3 or not np.isnan(tr.durs).all():
+            return False
+        return bool(np.mean(np.diff(starts) == self.step_ms) >= 0.9)
 
     def mouth_event(self, t0: float, t1: float, mouth_id: int) -> dict:
         """A mouth event over [t0, t1) in the track's own form: its mouth key (id or label, production's
@@ -521,6 +716,57 @@ class TimelineEditor:
         if uses_dur:
             e["dur_ms"] = _num(t1 - t0)
         return e
+
+
+def pose_key_path(e: dict, name: str) -> tuple[str, ...]:
+    """Where a pose key keeps field `name` (SPEC §3): its top-level `*_deg`, else its legacy name, else in
+    its `euler` (the `pose_timeline.v1` form, legacy names inside too); a field the key lacks goes where
+    the key keeps its other angles."""
+    legacy = LEGACY_ANGLE.get(name)
+    if name in e:
+        return (name,)
+    if legacy and legacy in e:
+        return (legacy,)
+    euler = e.get("euler")
+    if legacy and isinstance(euler, dict):
+        return ("euler", legacy if legacy in euler and name not in euler else name)
+    if legacy and any(k in e for k in LEGACY_ANGLE.values()):
+        return (legacy,)
+    return (name,)
+
+
+def with_pose_values(e: dict, values: dict) -> dict:
+    """A copy of pose key `e` with `values` (field -> number) written where the key keeps each field."""
+    out = dict(e)
+    for name, v in values.items():
+        if not math.isfinite(v):
+            raise EditError(f"{name} must be a finite number")
+        path = pose_key_path(out, name)
+        if len(path) == 1:
+            out[path[0]] = _num(v)
+        else:
+            out["euler"] = dict(out["euler"], **{path[1]: _num(v)})
+    return out
+
+
+class EventTimes:
+    """The events' t_ms as a sequence for bisect, without building a list of 90,000 of them."""
+
+    def __init__(self, events):
+        self.events = events
+
+    def __len__(self):
+        return len(self.events)
+
+    def __getitem__(self, i):
+        return self.events[i]["t_ms"]
+
+
+def _same_look(kind: str):
+    """Whether two events show the same thing: the same mouth shape, or the same expression label."""
+    if kind == "mouth":
+        return lambda a, b: _mouth_of(a) == _mouth_of(b)
+    return lambda a, b: a.get("expression") == b.get("expression") and a.get("emo_id") == b.get("emo_id")
 
 
 def _mouth_of(e: dict) -> int | None:

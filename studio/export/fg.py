@@ -26,7 +26,8 @@ from contracts.errors import OutputError, os_reason
 from contracts.jsonfile import dumps, utf8_safe, validate
 from contracts.faults import fault_point
 from studio.export.lock import ExportLock
-from studio.export.png import ENCODER
+from render import native
+from studio.export.png import ENCODER, FALLBACK_NOTE
 from studio.export.sequence import SequenceFolder
 from studio.export.workers import FRAME_NAME, ExportCancelled, RenderSpec, render_frames
 from studio.plan import Project
@@ -37,7 +38,7 @@ __all__ = ["ExportCancelled", "ExportOptions", "ExportResult", "export_fg", "exi
 
 CSV_COLUMNS = ("frame", "t_ms", "view", "expression", "mouth", "sprite", "fallback",
                "yaw_deg", "pitch_deg", "roll_deg", "scale", "tx", "ty", "path")
-RENDERER_VERSION = "render-v0.2.0"   # bump when the pixels a given input produces change
+RENDERER_VERSION = "render-v0.3.0"   # bump when the pixels a given input produces change
 
 
 # render(atlas, spec, frames, folder, workers, progress, cancel) -> frames written: this machine's
@@ -77,12 +78,14 @@ def render_spec(project: Project) -> RenderSpec:
 
 
 def frame_hashes(spec: RenderSpec) -> list[str]:
-    """Per frame, a digest of everything its pixels depend on (sprite file, pose, canvas, renderer)."""
+    """Per frame, a digest of everything its pixels and bytes depend on (sprite file, pose, canvas,
+    renderer, render kernel, PNG encoder): a frame another kernel or encoder wrote is rendered again."""
     keys = []
     for rel in spec.sprites:
         st = (Path(spec.assets_dir) / rel).stat()
         keys.append(f"{rel}|{st.st_size}|{st.st_mtime_ns}".encode())
-    head = f"{RENDERER_VERSION}|{spec.encoder}|{spec.canvas_w}x{spec.canvas_h}|{spec.target_h_ratio}|".encode()
+    head = (f"{RENDERER_VERSION}|{native.KERNEL}|{spec.encoder}|{spec.canvas_w}x{spec.canvas_h}|"
+            f"{spec.target_h_ratio}|").encode()
     pose = np.ascontiguousarray(spec.pose[:, 2:])  # roll, tx, ty, scale: yaw/pitch act through the sprite
     return [hashlib.blake2b(head + keys[k] + pose[i].tobytes(), digest_size=12).hexdigest()
             for i, k in enumerate(spec.sprite_of)]
@@ -166,7 +169,7 @@ def export_fg(project: Project, options: ExportOptions, progress: Callable[[int,
         try:
             rendered, reused, mux, mux_note = _render_sequence(project, options, folder, staging, spec, hashes,
                                                                 progress, cancel)
-            notes_for_report = [n for n in (mux_note, sync_note) if n]
+            notes_for_report = [n for n in (mux_note, sync_note, FALLBACK_NOTE) if n]
             report = run_report(project, os.path.abspath(folder.fg), os.path.abspath(out / "frames.csv"),
                                 rendered, reused, mux, notes_for_report, sync, t0)
             texts = {"frames.csv": utf8_safe(frames_csv(project, os.path.abspath(folder.fg))),

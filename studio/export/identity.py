@@ -1,6 +1,6 @@
 """What a machine must share with another to render the same bytes (SPEC §14): the project's
-version and code, the renderer version, and the pixel-affecting libraries (OpenCV, numpy, the
-PNG encoder). A render farm compares every worker's identity with the coordinator's before it
+version and code, the renderer version, and the pixel-affecting libraries (the render kernel —
+native or OpenCV —, OpenCV, numpy, the PNG encoder). A render farm compares every worker's identity with the coordinator's before it
 writes anything: frame hashes, reuse and byte-identical output assume identical pixels.
 """
 from __future__ import annotations
@@ -19,10 +19,12 @@ def identity() -> dict[str, str]:
     import cv2
     import numpy as np
 
+    from render.native import KERNEL
     from studio.export.fg import RENDERER_VERSION
     from studio.export.png import encoder_identity
     return {"project": f"{_project_version()}+{_code_digest()}", "renderer": RENDERER_VERSION,
-            "opencv": cv2.__version__, "numpy": np.__version__, "png encoder": encoder_identity()}
+            "render kernel": KERNEL, "opencv": cv2.__version__, "numpy": np.__version__,
+            "png encoder": encoder_identity()}
 
 
 def differences(theirs: dict, ours: dict | None = None) -> list[str]:

@@ -11,8 +11,9 @@ import os
 import socket
 from pathlib import Path
 
-from contracts.errors import OutputError, os_reason
+from contracts.errors import OutputError, write_reason
 from contracts.atomic import new_file_mode
+from contracts.jsonfile import kind_name
 
 LOCK_NAME = ".export.lock"
 
@@ -21,10 +22,10 @@ def ensure_folder(out: Path) -> None:
     """Create the output folder (and parents); OutputError naming it when that is impossible."""
     try:
         if out.exists() and not out.is_dir():
-            raise OutputError(out, "it is a file, not a folder")
+            raise OutputError(out, f"it is {kind_name(out.stat().st_mode)}, not a folder")
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(out, os_reason(exc)) from None
+        raise OutputError(out, write_reason(exc, out)) from None
 
 
 class ExportLock:
@@ -38,7 +39,7 @@ class ExportLock:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, new_file_mode())
         except OSError as exc:
-            raise OutputError(self.out, os_reason(exc)) from None
+            raise OutputError(self.out, write_reason(exc, self.out)) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -48,7 +49,7 @@ class ExportLock:
             raise OutputError(self.out, f"another export ({holder}) is writing to it") from None
         except OSError as exc:
             os.close(fd)
-            raise OutputError(self.out, os_reason(exc)) from None
+            raise OutputError(self.out, write_reason(exc, self.out)) from None
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from contracts.errors import OutputError, os_reason
 from contracts.faults import fault_point
+from contracts.interrupts import signals_deferred
 from contracts.atomic import fsync_dir, new_file_mode, write_temp
 
 HASHES_FILE = "frame_hashes.json"
@@ -92,9 +93,6 @@ class SequenceFolder:
                     raise OutputError(target, "it is a folder")
                 temps[name] = write_temp(target, body.encode("utf-8"), new_file_mode())
             fault_point("temps_written")
-            (self.out / HASHES_FILE).unlink(missing_ok=True)       # 1. nothing is trusted any more
-            fsync_dir(self.out)
-            fault_point("hashes_removed")
         except OSError as exc:
             for t in temps.values():
                 t.unlink(missing_ok=True)
@@ -103,6 +101,20 @@ class SequenceFolder:
             for t in temps.values():
                 t.unlink(missing_ok=True)
             raise
+        # From here a few renames finish the export: SIGINT/SIGTERM wait for them (SPEC §12), so a
+        # stopped export never leaves the previous sequence set aside under a temporary name.
+        with signals_deferred("the export had finished and its new output was kept"):
+            self._replace(staging, temps)
+
+    def _replace(self, staging: Path, temps: dict[str, Path]) -> None:
+        try:
+            (self.out / HASHES_FILE).unlink(missing_ok=True)       # 1. nothing is trusted any more
+            fsync_dir(self.out)
+            fault_point("hashes_removed")
+        except OSError as exc:
+            for t in temps.values():
+                t.unlink(missing_ok=True)
+            raise OutputError(self.out, os_reason(exc)) from None
         old = self._swap(staging)                                  # 2.
         try:
             for name, tmp in temps.items():                        # 3.

@@ -88,7 +88,13 @@ def _watch_parent(pid: int) -> None:
 
 
 def _worker_init(spec: RenderSpec, parent_pid: int) -> None:
+    import signal
+
     import cv2
+    # The export's main process answers SIGINT/SIGTERM and shuts the pool down (SPEC §12); a Ctrl-C
+    # reaching the whole process group must not kill workers mid-file first.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     from render.atlas import load_atlas
     from render.sprites import SPRITES

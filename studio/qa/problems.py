@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from contracts.errors import plain
+
 SEVERITY = {"none": 0, "pass": 0, "warn": 1, "fail": 2}
 
 
@@ -72,7 +74,7 @@ def offset_fix(report, step_ms: float) -> tuple[float | None, str]:
                       f"not a measurement")
     if not report.confident:
         return None, (f"the offset {report.offset_ms:+.0f} ms has confidence {report.confidence:.2f}, "
-                      f"below {report.policy.get('min_confidence', 0):g}: a guess")
+                      f"below {plain(report.policy.get('min_confidence', 0))}: a guess")
     if abs(report.offset_ms) < step_ms / 2:
-        return None, f"the offset {report.offset_ms:+.0f} ms is less than half a frame ({step_ms / 2:g} ms)"
+        return None, f"the offset {report.offset_ms:+.0f} ms is less than half a frame ({plain(step_ms / 2)} ms)"
     return -float(report.offset_ms), f"shift the mouth track by {-report.offset_ms:+.0f} ms (one undoable edit)"

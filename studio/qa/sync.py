@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from contracts.audio import AudioSource
+from contracts.errors import plain
 from contracts.policy import load_policy  # noqa: F401  (the scorer's policy, re-exported for callers)
 from studio.qa.vowels import LPC_RATE, vowel_agreement
 
@@ -186,6 +187,7 @@ class SyncReport:
         }
 
     def summary(self) -> str:
+        from studio.report import timeline_line
         off = "n/a" if self.offset_ms is None else f"{self.offset_ms:+.0f} ms"
         guess = "" if self.confident else " (low confidence: a guess)"
         lines = [f"sync {self.verdict.upper()}: offset {off} (positive = mouth late), "
@@ -196,7 +198,7 @@ class SyncReport:
         lines.append(f"  windows: {len(self.windows)}, {len(bad)} warn/fail"
                      + (f" (worst at {max(bad, key=lambda w: abs(w['offset_ms']))['t0_ms']} ms)" if bad else ""))
         for name, t in self.timelines.items():
-            lines.append(f"  {name:<10} ends at {t['end_ms']} ms (drift {t['drift_ms']:+} ms, {t['held_frames']} held frames)")
+            lines.append(timeline_line(name, t))
         if self.vowels:
             v = self.vowels
             lines.append(f"  vowel agreement: {v['agreement']:.0%} of {v['frames_compared']} voiced open-mouth frames")
@@ -247,8 +249,8 @@ def score(audio: AudioSource | None, mouth: np.ndarray, step_ms: float, audio_ms
     max_lag = min(wanted, (n_hops - 1) // 2)   # keep at least half the signal overlapping
     span = min(n_hops, heard + max_lag)        # the lag search looks where there is audio
     if max_lag < wanted:
-        notes.append(f"the audio is only {audio_ms:g} ms long: the lag search covers ±{max_lag * HOP_MS:g} ms, "
-                     f"not ±{wanted * HOP_MS:g} ms")
+        notes.append(f"the audio is only {plain(audio_ms)} ms long: the lag search covers ±{plain(max_lag * HOP_MS)} ms, "
+                     f"not ±{plain(wanted * HOP_MS)} ms")
     offset_ms, confidence, edge, lag_curve = None, 0.0, False, None
     if max_lag >= 1:
         lags, corr = lag_correlation(speech[:span], openness[:span], max_lag)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from studio.background import run_in_process
 from widgets.workers import Job
 
 
@@ -47,11 +48,21 @@ class AlignFlows:
             return
         w.settings.setValue(self._key() + "/lang", lang)
         w.align_panel.set_busy(True)
-        self.job = Job(m.generate_mouth, text or None, lang, parent=w, with_progress=True)
-        self.job.progress.connect(w.align_panel.set_progress)
-        self.job.finished.connect(lambda result: self._done(result, rng))
-        self.job.failed.connect(self._failed)
-        self.job.start()
+        fn, args = m.generation_work(text or None, lang)
+        job = Job(run_in_process, fn, *args, parent=w, with_progress=True, with_cancel=True)
+        job.progress.connect(lambda done, total: job is self.job and w.align_panel.set_progress(done, total))
+        job.finished.connect(lambda result: job is self.job and self._done(result, rng))
+        job.failed.connect(lambda msg: job is self.job and self._failed(msg))
+        self.job = job.start()
+
+    def cancel(self) -> None:
+        """Cancel answers at once: the aligning process is ended on its thread; its result, if any, is dropped."""
+        if self.job is None:
+            return
+        self.job.cancel.set()
+        self.job = None
+        self.w.align_panel.set_busy(False)
+        self.w.align_panel.status.setText("cancelled: the mouth track is as it was")
 
     def _done(self, result, rng) -> None:
         w = self.w

@@ -65,13 +65,23 @@ class EditFlows:
             self.w.timeline.lanes[kind].selected.clear()
 
     def set_mouth(self, mouth_id: int) -> None:
-        """Digits: the selected mouth events get the shape; with no event selected but a time range
-        on the ruler, the range is painted with it."""
+        """Digits (SPEC §15): paint the range selected on the ruler when there is one, else give the
+        selected mouth events the shape; with neither, say how to choose what to paint."""
         lane = self.w.timeline.lanes.get("mouth")
-        if lane is not None and lane.selected:
-            self.run(self.editor.set_mouth, sorted(lane.selected), mouth_id)
-        elif self.w.timeline.selected_range() is not None:
+        if self.w.timeline.selected_range() is not None:
             self.paint_range(mouth_id)
+        elif lane is not None and lane.selected:
+            self.run(self.editor.set_mouth, sorted(lane.selected), mouth_id)
+        else:
+            self.w.statusBar().showMessage("select mouth events, or drag a range on the ruler, to set a shape", 4000)
+
+    def clear_selection(self) -> None:
+        """Esc: no range, no selected events (in a dense track there is no empty space to click)."""
+        self.w.timeline.set_range(None)
+        for lane in self.w.timeline.lanes.values():
+            if lane.selected:
+                lane.selected.clear()
+                lane.update()
 
     def paint_range(self, mouth_id: int) -> None:
         rng = self.w.timeline.selected_range()
@@ -96,10 +106,14 @@ class EditFlows:
             self.w.timeline.lanes[kind].selected = {sel[0]}
 
     def merge_identical(self) -> None:
+        """Ctrl+J: identical neighbours merged within the selection; one selected event merges with the
+        identical events either side of it; nothing selected, the whole track."""
         kind, sel = self.selection()
         kind = kind or "mouth"
         if self.editor is None or kind not in self.editor.docs:
             return
+        if len(sel) == 1:
+            sel = self.editor.identical_run(kind, sel[0])
         try:
             n = self.editor.merge_identical(kind, sel or None)
         except EditError as err:
@@ -125,16 +139,29 @@ class EditFlows:
         lane = self.w.timeline.lanes.get(kind)
         if lane is None:
             return None
+        rng = self.w.timeline.selected_range()
         i = lane.event_at(t)
-        if i is None:
+        if i is None and not (kind == "mouth" and rng):
             return None
+        menu = QMenu(self.w)
+        if kind == "mouth" and rng:
+            paint = menu.addMenu(f"Paint the range {rng[0]:.2f}–{rng[1]:.2f} s")
+            for mid, label in enumerate(MOUTHS):
+                paint.addAction(f"{mid}: {label}", lambda m=mid: self.paint_range(m))
+            menu.addAction("Clear the selection (Esc)", self.clear_selection)
+            if i is None:
+                self.w._context_menu = menu
+                if not os.environ.get("LIPSYNC_NO_DIALOGS"):
+                    menu.popup(QCursor.pos())
+                return menu
+            menu.addSeparator()
         if i not in lane.selected:
             lane.selected = {i}
             lane.update()
-        menu = QMenu(self.w)
         if kind == "mouth":
             for mid, label in enumerate(MOUTHS):
-                menu.addAction(f"{mid}: {label}", lambda m=mid: self.set_mouth(m))
+                menu.addAction(f"{mid}: {label}" + (" (the selected events)" if rng else ""),
+                               lambda m=mid: self.run(self.editor.set_mouth, sorted(lane.selected), m))
         else:
             for label in self.w.model.project.atlas.labels:
                 menu.addAction(f"expression: {label}", lambda lb=label: self.set_expression(lb))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer
 
 from studio.qa.problems import offset_fix, problems
+from studio.background import run_in_process
 from widgets.workers import Job
 
 
@@ -15,27 +16,32 @@ class QAFlows:
         self._job: Job | None = None
         self._gen = 0
         self._before = None          # the report an applied offset started from
+        self._applied = None         # the undo step of that apply
         self.timer = QTimer(window)
         self.timer.setSingleShot(True)
         self.timer.setInterval(300)  # re-score once edits pause (a drag applies every 60 ms)
         self.timer.timeout.connect(self.start_scoring)
 
     def start_scoring(self) -> None:
+        """Score in another process (an hour takes seconds; the interface never waits for it). A newer
+        scoring cancels the one still running: only the newest result counts."""
         w = self.w
         if not w.model.project:
             return
-        from studio.qa.sync import score_project
+        if self._job is not None:
+            self._job.cancel.set()
         w.qa.set_scoring()
         self._gen += 1
         gen = self._gen
-        audio = (w.model.audio, w.model.sample_rate) if w.model.audio is not None else None
-        job = Job(score_project, w.model.project, None, audio, parent=w)
-        # several scorings may overlap while edits come in: only the newest one's result counts
+        fn, args = w.model.scoring_work()
+        job = Job(run_in_process, fn, *args, parent=w, with_cancel=True)
         job.finished.connect(lambda report: gen == self._gen and w.model.set_sync(report))
-        job.failed.connect(lambda msg: self._failed(msg))
+        job.failed.connect(lambda msg: gen == self._gen and self._failed(msg))
         self._job = job.start()
 
     def _failed(self, msg: str) -> None:
+        if msg == "cancelled":
+            return
         self.w.model.warn(f"sync scoring failed: {msg}")
         self.w.statusBar().showMessage(f"sync scoring failed: {msg}", 10000)
 
@@ -63,6 +69,7 @@ class QAFlows:
         self._before = rep
         w.qa.clear_before_after()
         if w.edits.shift("mouth", shift):
+            self._applied = w.model.editor.undo_stack[-1]
             w.statusBar().showMessage(f"mouth track shifted by {shift:+.0f} ms", 5000)
         else:
             self._before = None
@@ -76,18 +83,34 @@ class QAFlows:
         w.edits.run(w.model.editor.paint_mouth, a, b, mouth, f"fix {kind} span")
 
     def step_problem(self, direction: int) -> None:
+        """N / Shift+N: the next (previous) problem in the list, counted from the highlighted one when the
+        playhead is still at its start, else from the playhead (a problem at 0.00 s included). The list
+        row, the timeline and the status bar all name the same problem."""
         w = self.w
-        items = problems(w.model.sync)
-        t = w.model.time_of(w.model.frame) * 1000.0
-        later = [p for p in items if (p.t0_ms < t - 1e-6 if direction < 0 else p.t0_ms > t + 1e-6)]
-        if not later:
+        items = w.qa.items
+        k, f = w.qa.problems.currentRow(), w.model.frame
+        start = [w.model.frame_at(p.t0_ms / 1000.0) for p in items]
+        if 0 <= k < len(items) and start[k] == f:
+            j = k + direction
+        elif direction > 0:
+            j = next((i for i, s in enumerate(start) if s >= f), len(items))
+        else:
+            j = max((i for i, s in enumerate(start) if s < f), default=-1)
+        if not 0 <= j < len(items):
             w.statusBar().showMessage("no further problem in that direction", 3000)
             return
-        p = later[-1] if direction < 0 else later[0]
+        p = items[j]
         w.go_to_time(p.t0_ms / 1000.0)
         w.timeline.frame_span(p.t0_ms / 1000.0, p.t1_ms / 1000.0)
-        w.qa.select_problem_at(p.t0_ms)
+        w.qa.select_row(j)
         w.statusBar().showMessage(p.label.strip(), 6000)
+
+    def on_edit(self) -> None:
+        """After any edit: a before/after note belongs only to the offset apply still on top of the undo stack."""
+        ed = self.w.model.editor
+        if self._applied is not None and not (ed.undo_stack and ed.undo_stack[-1] is self._applied):
+            self._applied = self._before = None
+            self.w.qa.clear_before_after()
 
     def frame_problem(self, t0_ms: float, t1_ms: float) -> None:
         self.w.timeline.frame_span(t0_ms / 1000.0, t1_ms / 1000.0)

@@ -44,12 +44,20 @@ class AlignPanel(QWidget):
         buttons.addWidget(self.whole)
         buttons.addWidget(self.part)
         lay.addLayout(buttons)
+        busy = QHBoxLayout()
         self.bar = QProgressBar()
         self.bar.setVisible(False)
-        lay.addWidget(self.bar)
+        busy.addWidget(self.bar, 1)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop generating; the mouth track stays as it is")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        busy.addWidget(self.cancel_button)
+        lay.addLayout(busy)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
+        self._range, self._busy = None, False
 
     def set_text(self, text: str, lang: str) -> None:
         self.text.blockSignals(True)
@@ -58,12 +66,16 @@ class AlignPanel(QWidget):
         self.lang.setCurrentIndex(max(0, self.lang.findData(lang)))
 
     def set_range(self, rng) -> None:
-        self.part.setEnabled(rng is not None)
+        self._range = rng
+        self.part.setEnabled(rng is not None and not self._busy)
         self.part.setText("Generate for the range" if rng is None else f"Generate for {rng[0]:.2f}–{rng[1]:.2f} s")
 
     def set_busy(self, busy: bool) -> None:
+        self._busy = busy
         self.whole.setEnabled(not busy)
+        self.part.setEnabled(not busy and self._range is not None)
         self.bar.setVisible(busy)
+        self.cancel_button.setVisible(busy)
         if busy:
             self.bar.setRange(0, 0)
             self.status.setText("aligning…")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QSizePolicy,
-                               QVBoxLayout, QWidget)
+                               QToolTip, QVBoxLayout, QWidget)
 
 from studio.qa.problems import offset_fix, problems
 
@@ -109,6 +109,8 @@ class QAPanel(QWidget):
         self.problems.clear()
         self._items = problems(report)
         shift, why = offset_fix(report, self.step_ms)
+        if self.offset_button.isEnabled() != (shift is not None) and QToolTip.isVisible():
+            QToolTip.hideText()          # a shown tooltip is not redrawn by setToolTip: it would go stale
         self.offset_button.setEnabled(shift is not None)
         self.offset_button.setToolTip(why if shift is not None else f"Not available: {why}")
         if report is None:
@@ -151,13 +153,15 @@ class QAPanel(QWidget):
     def clear_before_after(self) -> None:
         self.before_after.setText("")
 
-    def select_problem_at(self, t0_ms: float) -> None:
-        """Highlight the problem starting at t0_ms (N / Shift+N)."""
-        for k, p in enumerate(self._items):
-            if abs(p.t0_ms - t0_ms) < 1e-6:
-                self.problems.setCurrentRow(k)
-                self.problems.scrollToItem(self.problems.item(k))
-                return
+    @property
+    def items(self) -> list:
+        """The problems in list order (row k shows items[k])."""
+        return self._items
+
+    def select_row(self, k: int) -> None:
+        """Highlight problem k (N / Shift+N)."""
+        self.problems.setCurrentRow(k)
+        self.problems.scrollToItem(self.problems.item(k))
 
     def _current(self):
         """The Problem of the selected row, or None."""
@@ -191,6 +195,11 @@ class QAPanel(QWidget):
             item.setData(256, r["first"])
             item.setToolTip(f"drawn instead: {r['sprite']}")
             self.fallbacks.addItem(item)
+
+    def clear_drift(self) -> None:
+        """A new session: the last one's playback runs say nothing about it."""
+        self.drift.setText("drift: —")
+        self.history.setText("")
 
     def set_drift(self, text: str, history: list[str]) -> None:
         """`text` is the last run; `history` all runs, oldest first (the last one is `text`)."""

@@ -8,8 +8,9 @@ another and never moves the rest of the track, however far the drag goes.
 """
 from __future__ import annotations
 
-import bisect
 import time
+
+import numpy as np
 
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
@@ -38,6 +39,7 @@ class EventLaneItem(pg.GraphicsObject):
         self._drag = None
         self._band = None
         self._indicator: tuple | None = None      # (line, text) while a drag goes on
+        self._starts_s, self._starts_of = np.zeros(0), None
         self.setZValue(20)
         self.setAcceptHoverEvents(True)
 
@@ -61,11 +63,21 @@ class EventLaneItem(pg.GraphicsObject):
         self.prepareGeometryChange()
         self.update()
 
+    def starts(self) -> np.ndarray:
+        """Event starts in seconds (the parsed track's array where it has one per event; cached per document)."""
+        doc = self.editor.docs.get(self.kind) if self.editor else None
+        if self._starts_of is not doc:
+            track = self.editor.tracks.get(self.kind) if doc is not None else None
+            arr = getattr(track, "starts", None)
+            if arr is None or len(arr) != len(self.events()):
+                arr = np.array([float(e["t_ms"]) for e in self.events()], np.float64)
+            self._starts_s, self._starts_of = arr / 1000.0, doc
+        return self._starts_s
+
     def event_at(self, t: float) -> int | None:
         """The event drawn at time t (the latest-starting one that covers it)."""
-        ev = self.events()
-        starts = [e["t_ms"] / 1000.0 for e in ev]
-        k = bisect.bisect_right(starts, t) - 1
+        starts = self.starts()
+        k = int(np.searchsorted(starts, t, side="right")) - 1
         for i in range(k, max(-1, k - 8), -1):
             a, b = self.span(i)
             if a <= t < b:
@@ -90,9 +102,9 @@ class EventLaneItem(pg.GraphicsObject):
             return
         vb = self.getViewBox()
         (a, b), _ = vb.viewRange() if vb is not None else ((0, self.model.duration_s), None)
-        starts = [e["t_ms"] / 1000.0 for e in ev]
-        i0 = max(0, bisect.bisect_right(starts, a) - 2)
-        i1 = min(len(ev), bisect.bisect_right(starts, b) + 1)
+        starts = self.starts()
+        i0 = max(0, int(np.searchsorted(starts, a, side="right")) - 2)
+        i1 = min(len(ev), int(np.searchsorted(starts, b, side="right")) + 1)
         pen_sel = QPen(QColor(*SELECTION), 0)
         pen_sel.setCosmetic(True)
         pen_sel.setWidth(2)
@@ -126,7 +138,7 @@ class EventLaneItem(pg.GraphicsObject):
         mode, i = self._hit(ev.pos().x())
         self.setCursor({"start": Qt.CursorShape.SizeHorCursor, "end": Qt.CursorShape.SizeHorCursor,
                         "body": Qt.CursorShape.OpenHandCursor}.get(mode, Qt.CursorShape.ArrowCursor))
-        self.setToolTip(self.describe(i) if i is not None else "")
+        # the value under the pointer is the timeline's hover readout (TimelineView.hover_text)
 
     def describe(self, i: int) -> str:
         """What the hover shows for event i: its value, start, length, position in the lane."""
@@ -189,7 +201,7 @@ class EventLaneItem(pg.GraphicsObject):
                 if mode == "body" and i not in self.selected:
                     self.selected = {i}
                 sel = sorted(self.selected) if mode == "body" else [i]
-                self._drag = {"mode": mode, "sel": sel, "from": ev.buttonDownPos().x(), "applied": 0.0,
+                self._drag = {"mode": mode, "sel": sel, "orig": list(sel), "from": ev.buttonDownPos().x(),
                               "last": 0.0, "index": i}
                 self.editor.begin(f"drag {self.kind}")
         d = self._drag
@@ -204,7 +216,10 @@ class EventLaneItem(pg.GraphicsObject):
         if ev.isFinish():
             if d["mode"] == "band":
                 a, b = sorted(self._band)
-                picked = {i for i in range(len(self.events())) if self.span(i)[0] < b and self.span(i)[1] > a}
+                starts = self.starts()   # events starting before b; an expression change point may start far earlier
+                lo = 0 if self.kind == "expression" else max(0, int(np.searchsorted(starts, a, side="right")) - 1)
+                hi = int(np.searchsorted(starts, b, side="left"))
+                picked = {i for i in range(lo, hi) if self.span(i)[1] > a}
                 self.selected = picked if not (ev.modifiers() & Qt.KeyboardModifier.ShiftModifier) \
                     else self.selected | picked
                 self._band = None
@@ -217,21 +232,22 @@ class EventLaneItem(pg.GraphicsObject):
             self.update()
 
     def _apply_drag(self, t: float) -> None:
+        """The drag from where it began to where the pointer is now, as one step from the state the drag
+        started in (the editor takes back the previous position first): what the drag passed over on
+        the way is never touched, and back at the start nothing has changed."""
         d = self._drag
-        dt_ms = (t - d["from"]) * 1000.0 - d["applied"]
+        ed = self.editor
         try:
             if d["mode"] == "body":
-                before = self.events()[d["sel"][0]]["t_ms"]
-                d["sel"] = self.editor.move(self.kind, d["sel"], dt_ms, snap=self.snap)
-                d["applied"] += self.events()[d["sel"][0]]["t_ms"] - before
+                d["sel"] = ed.restart_group(ed.move, self.kind, d["orig"], (t - d["from"]) * 1000.0, snap=self.snap)
                 self.selected = set(d["sel"])
                 self._show_indicator(self.events()[d["sel"][0]]["t_ms"] / 1000.0, t)
             elif d["mode"] == "start":
-                self.editor.resize(self.kind, d["index"], start_ms=t * 1000.0, snap=self.snap)
+                ed.restart_group(ed.resize, self.kind, d["index"], start_ms=t * 1000.0, snap=self.snap)
                 self._show_indicator(self.events()[d["index"]]["t_ms"] / 1000.0, t)
             elif d["mode"] == "end":
-                self.editor.resize(self.kind, d["index"], end_ms=t * 1000.0, snap=self.snap)
-                self._show_indicator(self.editor.event_end(self.kind, d["index"]) / 1000.0, t)
+                ed.restart_group(ed.resize, self.kind, d["index"], end_ms=t * 1000.0, snap=self.snap)
+                self._show_indicator(ed.event_end(self.kind, d["index"]) / 1000.0, t)
         except EditError as err:
             self.edit_failed.emit(str(err))
 
@@ -244,7 +260,7 @@ class EventLaneItem(pg.GraphicsObject):
         if self._indicator is None:
             line = pg.InfiniteLine(landed_s, angle=90, movable=False,
                                    pen=pg.mkPen(SELECTION, width=1, style=Qt.PenStyle.DashLine))
-            text = pg.TextItem("", color=SELECTION, anchor=(0, 1), fill=pg.mkBrush(20, 20, 24, 200))
+            text = pg.TextItem("", color=SELECTION, anchor=(0, 0), fill=pg.mkBrush(20, 20, 24, 220))
             for item in (line, text):
                 item.setZValue(60)
                 vb.addItem(item, ignoreBounds=True)
@@ -258,7 +274,10 @@ class EventLaneItem(pg.GraphicsObject):
         text.setText(f"{landed_s:.3f} s · frame {frame}" + (" · snapped" if self.snap else "")
                      + (f" · {replacing}" if replacing else "") + (" · at the session's edge" if held else ""))
         line.setValue(landed_s)
-        text.setPos(landed_s, self.y0 + self.height)
+        (a, b), (_, top) = vb.viewRange()
+        right = landed_s > a + 0.6 * (b - a)       # near the right edge the label hangs to the left
+        text.setAnchor((1, 0) if right else (0, 0))
+        text.setPos(landed_s, min(self.y0 + self.height, top))   # inside the lane, from its top edge down
 
     def _hide_indicator(self) -> None:
         if self._indicator is not None:

@@ -4,7 +4,6 @@
 """
 from __future__ import annotations
 
-import numpy as np
 
 from render.views import VIEWS
 
@@ -31,12 +30,6 @@ SELECTION = (255, 230, 90)
 
 def view_color_list() -> list[tuple[int, int, int]]:
     return [VIEW_COLORS.get(v, (150, 150, 150)) for v in VIEWS]
-
-
-def strip_image(values: np.ndarray, colors) -> np.ndarray:
-    """(1, N, 4) RGBA strip, one pixel per frame."""
-    lut = np.array([(*c, 255) for c in colors], np.uint8)
-    return lut[np.asarray(values, np.int64)][None, :, :]
 
 
 def swatch(color, text: str) -> str:

@@ -11,18 +11,23 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QByteArray, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QByteArray, QPoint, Qt, Signal
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QSplitter, QToolTip, QVBoxLayout, QWidget
 
 from contracts.timelines import MOUTHS
 from render.views import FIRST_DIAGONAL, VIEWS
-from widgets.timeline import style
+from widgets.timeline import strips, style
 from widgets.timeline.event_lane import EventLaneItem
+from widgets.timeline.labels import RunLabels
+from widgets.timeline.overview import Overview
+from widgets.timeline.words import WordsLaneItem
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
 LANES = [  # key, title, default height, minimum height, tooltip
     ("wave", "audio", 70, 36, "The session audio (min/max envelope)."),
+    ("words", "words", 30, 26, "The words the mouth track was generated with, at their aligned times (Japanese: "
+                               "with their morae when zoomed in). Drag a boundary to re-time the mouth either side."),
     ("sync", "sync", 34, 22, "Sync score per 2 s window, coloured by verdict (green pass, amber warn, red fail); "
                              "taller = better correlation. Hover a window for its offset and confidence."),
     ("angles", "deg", 100, 44, "Head yaw, pitch and roll in degrees; dashed lines are the atlas's view thresholds "
@@ -36,7 +41,14 @@ LANES = [  # key, title, default height, minimum height, tooltip
     ("view", "view", 30, 20, "The view each frame draws; red ticks on top mark fallback frames."),
 ]
 POSE_LANES = ("angles", "offsets", "scale")
-LABEL_LIMIT = 200   # most mouth labels drawn at once
+END_GAP_PX = 90   # end markers closer than this share one name on the ruler
+MIN_Y_RANGE = {"angles": 10.0, "offsets": 20.0, "scale": 4.0}   # a flat curve still gets a readable axis
+STRIPS = [  # key, lane, y0, height, z: images on the frame grid (strips.py)
+    ("mouth", "mouth", 0.0, 1.0, 0), ("problems", "mouth", 0.86, 0.14, 24),   # over the event outlines (z 20)
+    ("expression", "expression", 0.0, 0.45, 0), ("expression_changes", "expression", 0.5, 0.45, 1),
+    ("expression_overlays", "expression", 0.55, 0.35, 2), ("view", "view", 0.0, 0.78, 0),
+    ("fallback", "view", 0.8, 0.2, 1), ("sync", "sync", 0.0, 1.0, 0),
+]
 AXIS_W = 56
 
 
@@ -78,8 +90,9 @@ class RulerBox(pg.ViewBox):
             super().mouseClickEvent(ev)
 
 
-def cache(item):
-    """Paint a static item once per zoom level: moving the playhead over it then only blits."""
+def _cached(item):
+    """Keep a line item's pixels until its data or the zoom changes: the moving playhead then costs a blit,
+    not a redraw of thousands of segments (Qt drops the cache on any transform other than a pan)."""
     item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     return item
 
@@ -103,6 +116,9 @@ class TimelineView(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
+        self.overview = Overview(AXIS_W)
+        self.overview.range_requested.connect(self.show_range)
+        lay.addWidget(self.overview)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setHandleWidth(5)
@@ -112,7 +128,14 @@ class TimelineView(QWidget):
         self.playheads: list[pg.InfiniteLine] = []
         self.lanes: dict[str, EventLaneItem] = {}    # editable lanes: kind -> item
         self.curves: dict[str, pg.PlotDataItem] = {}
-        self._dynamic, self._data_items, self._sync_items, self._labels, self._marker_items = [], [], [], [], []
+        self.words_lane: WordsLaneItem | None = None
+        self._wanted: dict[str, bool] = {}   # lanes the user asked to see (View ▸ Lanes)
+        self._dynamic, self._data_items, self._marker_items = [], [], []
+        self._ends_key = None
+        self._thresholds: list = []          # (line, value, on the left)
+        self._end_texts: list = []           # (ruler text item) naming where the audio and timelines end
+        self._ends: list = []                # (seconds, name, colour)
+        self._strips: dict[str, strips.StripItem] = {}
         self._range_items: list = []
         self._range: tuple[float, float] | None = None
         self._data = None
@@ -134,14 +157,21 @@ class TimelineView(QWidget):
         for key, title, height, minimum, tip in LANES:
             w = pg.PlotWidget(background=style.BACKGROUND)
             w.setMinimumHeight(minimum)
-            w.setToolTip(tip)
             p = w.getPlotItem()
             self._setup_plot(p, title)
+            name = QLabel(title, w)         # written across, in the axis margin: a rotated title is cut in a short lane
+            name.setStyleSheet("color: #b4b4bc; font-size: 8pt; background: transparent;")
+            name.move(3, 1)
+            name.setToolTip(tip)
+            p.getAxis("left").setToolTip(tip)     # the lane's data area shows the value under the pointer
             p.getAxis("bottom").hide()
             p.setXLink(self.ruler.getPlotItem())
-            if key in ("sync", "mouth", "expression", "view"):
+            if key in ("sync", "mouth", "expression", "view", "words"):
                 p.getAxis("left").setStyle(showValues=False)
                 p.setYRange(0, 1, padding=0)
+            if key in MIN_Y_RANGE:
+                p.getAxis("left").enableAutoSIPrefix(False)      # no "(x0.001)" over a flat curve
+                p.getViewBox().setLimits(minYRange=MIN_Y_RANGE[key])
             self._add_playhead(p)
             w.scene().sigMouseClicked.connect(lambda ev, k=key: self._on_click(k, ev))
             w.scene().sigMouseMoved.connect(lambda pos, k=key: self._on_hover(k, pos))
@@ -149,6 +179,7 @@ class TimelineView(QWidget):
             self.widgets[key] = w
             self.plots[key] = p
         self.splitter.setSizes([h for _, _, h, _, _ in LANES])
+        self.widgets["words"].hide()            # shown while the open mouth track has words
         for i, (_, _, height, _, _) in enumerate(LANES):
             self.splitter.setStretchFactor(i, height)
         lay.addWidget(self.ruler)
@@ -156,11 +187,24 @@ class TimelineView(QWidget):
         self.legend.setWordWrap(True)
         self.legend.setStyleSheet("font-size: 8pt; padding: 2px 6px;")
         lay.addWidget(self.legend)
-        self.wave_curve = cache(pg.PlotCurveItem(pen=pg.mkPen((120, 190, 255), width=1)))
+        self.run_labels = RunLabels(self.plots["mouth"])
+        self.notes: dict[str, QLabel] = {}          # a lane with nothing to draw says why, in the lane itself
+        for key in ("wave", "sync"):
+            note = QLabel("", self.widgets[key])
+            note.setStyleSheet("color: #f0b040; background: rgba(20, 20, 24, 200); padding: 1px 6px;")
+            note.move(AXIS_W + 8, 3)
+            note.hide()
+            self.notes[key] = note
+        # its envelope is computed again for every visible range, at once (no delay), so it is always drawn where
+        # its samples are; cached as pixels so a moving playhead does not redraw its lines
+        self.wave_curve = _cached(pg.PlotCurveItem(pen=pg.mkPen((120, 190, 255), width=1)))
         self.plots["wave"].addItem(self.wave_curve)
         self.plots["wave"].setYRange(-1, 1, padding=0.02)
         self.plots["wave"].getAxis("left").setStyle(showValues=False)
-        self._wave_proxy = pg.SignalProxy(self.ruler_box.sigXRangeChanged, rateLimit=30, slot=self._on_range)
+        self.ruler_box.sigXRangeChanged.connect(self._on_range)
+        angles = self.plots["angles"].getViewBox()
+        angles.sigYRangeChanged.connect(self._place_threshold_labels)
+        angles.sigResized.connect(self._place_threshold_labels)
         self._legend_text()
 
     # ------------------------------------------------------------ structure
@@ -170,7 +214,6 @@ class TimelineView(QWidget):
         p.hideButtons()
         p.setMenuEnabled(False)
         p.getAxis("left").setWidth(AXIS_W)
-        p.setLabel("left", title)
         p.layout.setContentsMargins(0, 1, 4, 1)
 
     def _add_playhead(self, p: pg.PlotItem) -> None:
@@ -185,11 +228,22 @@ class TimelineView(QWidget):
     def lane_widget(self, key: str) -> pg.PlotWidget:
         return self.widgets[key]
 
+    def set_note(self, key: str, text: str | None) -> None:
+        """A sentence shown inside lane `key` (why it is empty), or none."""
+        note = self.notes[key]
+        note.setText(text or "")
+        note.adjustSize()
+        note.setVisible(bool(text))
+
     def set_lane_visible(self, key: str, visible: bool) -> None:
-        self.widgets[key].setVisible(visible)
+        """Show or hide a lane (View ▸ Lanes). The words lane shows only while there are words to show."""
+        self._wanted[key] = visible
+        has = key != "words" or self.words_lane is not None and bool(self.words_lane.words())
+        self.widgets[key].setVisible(visible and has)
 
     def lane_visible(self, key: str) -> bool:
-        return not self.widgets[key].isHidden()
+        """Whether the user wants the lane (it may still be hidden for having nothing to show)."""
+        return self._wanted.get(key, True)
 
     def save_state(self) -> QByteArray:
         return self.splitter.saveState()
@@ -204,8 +258,10 @@ class TimelineView(QWidget):
     # ------------------------------------------------------------------ data
     def set_project(self, model) -> None:
         """Rebuild every lane from the studio model's open project."""
-        for items in (self._dynamic, self._data_items, self._labels, self._marker_items, self._range_items):
+        for items in (self._dynamic, self._data_items, self._marker_items, self._range_items):
             _remove_all(items)
+        self.run_labels.clear()
+        self._ends_key, self._ends = None, []
         self.curves.clear()
         self.lanes.clear()
         self._range = None
@@ -216,11 +272,21 @@ class TimelineView(QWidget):
         self._data = {"model": model, "step": step, "n": len(project.plan)}
         self.pyramid = model.waveform
         rules = project.atlas.rules
+        self._thresholds = []
         for key, color, pos in (("left30_max_yaw_deg", 0, 0.01), ("left15_max_yaw_deg", 0, 0.01),
                                 ("right15_min_yaw_deg", 0, 0.01), ("right30_min_yaw_deg", 0, 0.01),
                                 ("up15_max_pitch_deg", 1, 0.99), ("up7_max_pitch_deg", 1, 0.99),
                                 ("down7_min_pitch_deg", 1, 0.99), ("down15_min_pitch_deg", 1, 0.99)):
             self._threshold(rules[key], style.POSE_CURVES[color][2], key.split("_")[0], pos)
+        self._strips = {}
+        for key, plot, y0, h, z in STRIPS:
+            item = strips.StripItem(y0, h, z)
+            self.plots[plot].addItem(item)
+            self._dynamic.append((self.plots[plot], item))
+            self._strips[key] = item
+        self.words_lane = WordsLaneItem(model)
+        self.plots["words"].addItem(self.words_lane)
+        self._dynamic.append((self.plots["words"], self.words_lane))
         for kind, (y0, h) in {"mouth": (0.0, 1.0), "expression": (0.5, 0.45)}.items():
             lane = EventLaneItem(kind, model, y0, h)
             lane.snap = self.snap
@@ -230,17 +296,46 @@ class TimelineView(QWidget):
         vb = self.ruler_box
         vb.setLimits(xMin=-0.02 * max(dur, step), xMax=max(dur, step) * 1.02, minXRange=step * 4,
                      maxXRange=max(dur, step) * 1.04)
+        self.overview.set_session(dur, project.plan)
         self.update_data()
         self.set_sync(None)
         self.ruler.getPlotItem().setXRange(0, max(dur, step), padding=0.01)
         self._refresh_wave()
 
-    def update_data(self) -> None:
-        """Redraw what depends on the timelines (after an edit): curves, strips, events, end markers."""
-        _remove_all(self._data_items)
+    def update_data(self, kinds=None) -> None:
+        """Redraw what depends on the timelines that changed (all of them when `kinds` is None): pose
+        curves and the view strip, the mouth and expression strips, fallback ticks, end markers."""
+        kinds = {"pose", "mouth", "expression"} if kinds is None else set(kinds)
         model = self._data["model"]
         plan = model.project.plan
         step, n, dur = self._data["step"], len(plan), model.duration_s
+        if "pose" in kinds:
+            self._pose_curves(plan)
+            self._strips["view"].show_values(plan.view, style.view_color_list(), n * step)
+        if "mouth" in kinds:
+            self._strips["mouth"].show_values(plan.mouth, style.MOUTH_COLORS, n * step)
+            self.overview.set_mouth(plan)
+        if "expression" in kinds:
+            colors = [style.EXPR_COLORS.get(lbl, (150, 150, 150)) for lbl in plan.labels]
+            self._strips["expression"].show_values(plan.expression, colors, n * step)
+            changes, overlays = strips.expression_events(model.project.session.expression, n, plan.step_ms,
+                                                          dur * 1000.0)
+            self._strips["expression_changes"].show_image(changes, 0.0, n * step)
+            self._strips["expression_overlays"].show_image(overlays, 0.0, n * step)
+        fb = plan.fallback_mask()                 # any edit can change which sprites are missing
+        img = np.zeros((1, n, 4), np.uint8)
+        img[0, fb] = (*style.FALLBACK, 255)
+        self._strips["fallback"].show_image(img if fb.any() else None, 0.0, n * step)
+        self._end_markers(model, n, step, dur)
+        for kind, lane in self.lanes.items():
+            if kind in kinds:
+                lane.refresh()
+        if "mouth" in kinds:
+            self._refresh_labels()
+            self.words_lane.refresh()
+            self.set_lane_visible("words", self.lane_visible("words"))
+
+    def _pose_curves(self, plan) -> None:
         t = plan.t_ms / 1000.0
         for name, col, color in style.POSE_CURVES:
             lane = "angles" if col < 3 else ("offsets" if col < 5 else "scale")
@@ -248,40 +343,63 @@ class TimelineView(QWidget):
             if name in self.curves:
                 self.curves[name].setData(t, y)
                 continue
-            curve = pg.PlotDataItem(t, y, pen=pg.mkPen(color, width=1.3))
+            curve = pg.PlotDataItem(pen=pg.mkPen(color, width=1.3))
             self.plots[lane].addItem(curve)
             self._dynamic.append((self.plots[lane], curve))
             curve.setDownsampling(auto=True, method="peak")   # after adding: clipToView needs a view
             curve.setClipToView(True)
-            cache(curve.curve)
+            _cached(curve.curve)
+            curve.setData(t, y)                                # only now: never drawn whole, undownsampled
             self.curves[name] = curve
-        self._strip("mouth", plan.mouth, style.MOUTH_COLORS, step, 0.0, 1.0)
-        self._strip("expression", plan.expression, [style.EXPR_COLORS.get(lbl, (150, 150, 150)) for lbl in plan.labels],
-                    step, 0.0, 0.45)
-        self._strip("view", plan.view, style.view_color_list(), step, 0.0, 0.78)
-        fb = plan.fallback_mask()
-        if fb.any():
-            img = np.zeros((1, n, 4), np.uint8)
-            img[0, fb] = (*style.FALLBACK, 255)
-            self._image("view", img, step, 0.8, 0.2)
-        self._expression_events(model, dur)
+
+    def _end_markers(self, model, n, step, dur) -> None:
+        """Dashed lines where the audio and each timeline end; frames held past a timeline's end shaded
+        (built again only when an end moved: most edits do not move one)."""
         ends = model.end_markers()
+        key = repr(ends)
+        if key == self._ends_key:
+            return
+        self._ends_key = key
+        _remove_all(self._data_items)
+        self._ends = [(ends["audio_ms"] / 1000.0, "audio end", (255, 80, 80))]
         for key in self.plots:
-            self._vline(key, ends["audio_ms"] / 1000.0, (255, 80, 80), "audio end" if key == "wave" else None)
+            self._vline(key, ends["audio_ms"] / 1000.0, (255, 80, 80))
         lanes = {"pose": POSE_LANES, "mouth": ("mouth",), "expression": ("expression",)}
         for name, info in ends["timelines"].items():
             end_s = info["end_ms"] / 1000.0
+            self._ends.append((end_s, f"{name} end", (255, 200, 80)))
             for key in lanes[name]:
-                self._vline(key, end_s, (255, 200, 80), f"{name} end" if key == lanes[name][0] else None)
+                self._vline(key, end_s, (255, 200, 80))
                 if info["held_frames"]:
                     start = (n - info["held_frames"]) * step
                     region = pg.LinearRegionItem((start, dur), movable=False, brush=pg.mkBrush(255, 255, 255, 24),
                                                  pen=pg.mkPen(None))
                     region.setToolTip(f"{info['held_frames']} frames held after the {name} timeline ends")
                     self._add_data(key, region)
-        for lane in self.lanes.values():
-            lane.refresh()
-        self._refresh_labels()
+        self._place_end_names()
+
+    def _place_end_names(self) -> None:
+        """Where the audio and each timeline end, named once, at the top of the audio lane (never over events or
+        threshold names); ends too close to tell apart at this zoom share one name."""
+        ruler = self.plots["wave"]
+        for item in self._end_texts:
+            ruler.removeItem(item)
+        self._end_texts = []
+        vb = self.ruler_box
+        px_per_s = max(vb.width(), 200.0) / max(vb.viewRange()[0][1] - vb.viewRange()[0][0], 1e-9)
+        groups: list[list] = []
+        for t, name, color in sorted(self._ends):
+            if groups and (t - groups[-1][-1][0]) * px_per_s < END_GAP_PX:
+                groups[-1].append((t, name, color))
+            else:
+                groups.append([(t, name, color)])
+        for group in groups:
+            text = pg.TextItem(" · ".join(n for _, n, _ in group), color=group[0][2], anchor=(1, 0),
+                               fill=pg.mkBrush(20, 20, 24, 190))
+            text.setZValue(30)
+            text.setPos(group[-1][0], 1.0)
+            ruler.addItem(text, ignoreBounds=True)
+            self._end_texts.append(text)
 
     def set_snap(self, on: bool) -> None:
         self.snap = on
@@ -292,14 +410,6 @@ class TimelineView(QWidget):
         self.plots[key].addItem(item)
         self._data_items.append((self.plots[key], item))
 
-    def _strip(self, key, values, colors, step, y0, h) -> None:
-        self._image(key, style.strip_image(values, colors), step, y0, h)
-
-    def _image(self, key, img, step, y0, h) -> None:
-        item = cache(pg.ImageItem(img))
-        item.setRect(QRectF(0.0, y0, img.shape[1] * step, h))
-        self._add_data(key, item)
-
     def _threshold(self, value, color, label, pos) -> None:
         anchors = [(0, 1), (0, 1)] if pos < 0.5 else [(1, 1), (1, 1)]
         line = pg.InfiniteLine(value, angle=0, movable=False,
@@ -308,27 +418,28 @@ class TimelineView(QWidget):
         line.setToolTip(f"view threshold {label}: {value:g}°")
         self.plots["angles"].addItem(line)
         self._dynamic.append((self.plots["angles"], line))
+        self._thresholds.append((line, value, pos < 0.5))
 
-    def _vline(self, key, x, color, label) -> None:
-        line = pg.InfiniteLine(x, angle=90, movable=False, pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine),
-                               label=label, labelOpts={"position": 0.12, "color": color, "anchors": [(1, 1), (1, 1)]})
+    def _place_threshold_labels(self, *_) -> None:
+        """Each side's threshold names only where they fit whole inside the lane and do not run into each
+        other (a short lane, close thresholds): a name left out is still on its line's tooltip."""
+        vb = self.plots["angles"].getViewBox()
+        (_, _), (y0, y1) = vb.viewRange()
+        height = vb.height()
+        px = height / max(y1 - y0, 1e-9)
+        for left in (True, False):
+            placed: list[float] = []
+            for line, value, _ in sorted((t for t in self._thresholds if t[2] == left), key=lambda t: t[1]):
+                h = line.label.boundingRect().height()          # the name sits on its line, above it
+                y = (value - y0) * px
+                room = 0 <= y and y + h <= height and all(abs(y - other) >= h for other in placed)
+                line.label.setVisible(room)
+                if room:
+                    placed.append(y)
+
+    def _vline(self, key, x, color) -> None:
+        line = pg.InfiniteLine(x, angle=90, movable=False, pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine))
         self._add_data(key, line)
-
-    def _expression_events(self, model, dur) -> None:
-        expr = model.project.session.expression
-        if expr is None:
-            return
-        events = expr.intervals(dur * 1000.0)
-        events.sort(key=lambda e: e[2] == "blink")  # blinks drawn last, on top
-        if not events:
-            return
-        bars = pg.BarGraphItem(
-            x0=[e[0] / 1000.0 for e in events], width=[max(e[1] - e[0], 1.0) / 1000.0 for e in events],
-            y0=[0.55 if e[2] == "blink" else 0.5 for e in events],
-            height=[0.35 if e[2] == "blink" else 0.45 for e in events],
-            brushes=[pg.mkBrush(*style.EXPR_COLORS.get(e[2] or "normal", (150, 150, 150)), 230) for e in events],
-            pen=pg.mkPen((20, 20, 20)))
-        self._add_data("expression", bars)
 
     def _legend_text(self) -> None:
         mouth = " ".join(style.swatch(c, n) for c, n in zip(style.MOUTH_COLORS, MOUTHS))
@@ -342,35 +453,20 @@ class TimelineView(QWidget):
 
     # ------------------------------------------------------------------ sync
     def set_sync(self, report) -> None:
-        _remove_all(self._sync_items)
         self.sync_report = report
-        if report is None:
+        if self._data is None:
             return
-        hop = report.policy.get("window_hop_ms", 1000) / 1000.0
-        x0, w, brushes, h = [], [], [], []
-        for win in report.windows:
-            mid = (win["t0_ms"] + win["t1_ms"]) / 2000.0
-            x0.append(mid - hop / 2)
-            w.append(hop)
-            h.append(0.3 + 0.7 * (win["score"] or 0.0))
-            brushes.append(pg.mkBrush(*style.VERDICT_COLORS.get(win["verdict"], (80, 80, 80)), 220))
-        if x0:
-            bars = pg.BarGraphItem(x0=x0, width=w, y0=0, height=h, brushes=brushes, pen=pg.mkPen(None))
-            self.plots["sync"].addItem(bars)
-            self._sync_items.append((self.plots["sync"], bars))
-        for a, b in report.open_in_silence_spans + report.closed_in_speech_spans:
-            # a band along the top of the lane: a full-height red wash would read as the red 'a' shape
-            region = pg.LinearRegionItem((a / 1000.0, b / 1000.0), movable=False, span=(0.86, 1.0),
-                                         brush=pg.mkBrush(*style.PROBLEM, 230), pen=pg.mkPen(style.PROBLEM, width=1))
-            region.setToolTip("open mouth in silence" if [a, b] in report.open_in_silence_spans
-                              else "closed mouth in speech")
-            region.setZValue(24)  # over the lane's event outlines (z 20); takes no clicks
-            self.plots["mouth"].addItem(region)
-            self._sync_items.append((self.plots["mouth"], region))
+        bars = strips.sync_bars(report)
+        self._strips["sync"].show_image(*(bars or (None, 0.0, 0.0)))
+        n, step = self._data["n"], self._data["step"]
+        band = strips.problem_band(report, n, step * 1000.0)
+        self._strips["problems"].show_image(band, 0.0, n * step)
+        self.overview.problems.show_image(band, 0.0, n * step)
 
     # --------------------------------------------------------------- markers
     def set_markers(self, markers_ms: list[float]) -> None:
         _remove_all(self._marker_items)
+        self.overview.set_markers(markers_ms)
         for k, m in enumerate(markers_ms):
             for key, p in [("ruler", self.ruler.getPlotItem()), *self.plots.items()]:
                 line = pg.InfiniteLine(m / 1000.0, angle=90, movable=False,
@@ -410,6 +506,7 @@ class TimelineView(QWidget):
 
     # --------------------------------------------------------------- playhead
     def set_playhead(self, seconds: float) -> None:
+        self.overview.set_playhead(seconds)
         for line in self.playheads:
             if line.value() != seconds:
                 line.blockSignals(True)
@@ -442,7 +539,9 @@ class TimelineView(QWidget):
         text = self.hover_text(key, t)
         if text:
             w = self.widgets[key]
-            QToolTip.showText(w.mapToGlobal(w.mapFromScene(pos).toPoint()) + QPointF(14, 10).toPoint(), text, w)
+            QToolTip.showText(w.mapToGlobal(w.mapFromScene(pos)) + QPoint(14, 10), text, w)
+        else:
+            QToolTip.hideText()
 
     def hover_text(self, key: str, t: float) -> str:
         """The value under the pointer in a lane (what the tooltip shows)."""
@@ -473,6 +572,14 @@ class TimelineView(QWidget):
             r = model.readout(i)
             fb = f"\nFALLBACK {r['fallback']}: {'; '.join(r['missing'])}" if r["fallback"] else ""
             return f"{head}\nview {VIEWS[plan.view[i]]}, sprite {r['sprite']}{fb}"
+        if key in self.lanes:
+            lane = self.lanes[key]
+            k = lane.event_at(t)
+            text = f"{head}\n{lane.describe(k)}" if k is not None else f"{head}\nno {key} event here"
+            problem = strips.problem_at(self.sync_report, t * 1000.0) if key == "mouth" else None
+            return text + (f"\nproblem: {problem}" if problem else "")
+        if key == "words":
+            return f"{head}\n{self.words_lane.describe(t)}"
         if key == "wave":
             return head
         return ""
@@ -523,39 +630,26 @@ class TimelineView(QWidget):
             self.curves[name].setVisible(visible)
 
     def _on_range(self, *_):
+        self.overview.show_visible(*self.visible_range())
         self._refresh_wave()
         self._refresh_labels()
+        if self._ends:
+            self._place_end_names()
 
     def _refresh_wave(self) -> None:
         if self.pyramid is None:
             self.wave_curve.setData([], [])
             return
         a, b = self.visible_range()
-        x, y = self.pyramid.envelope(max(a, 0.0), b, max(int(self.width()), 200))
+        x, y = self.pyramid.envelope(max(a, 0.0), b, max(int(self.plots["wave"].getViewBox().width()), 200))
         self.wave_curve.setData(x, y)
 
     def _refresh_labels(self) -> None:
-        """Mouth labels on runs when few enough are visible to read."""
-        _remove_all(self._labels)
+        """Mouth names on the runs wide enough to hold them (labels.py)."""
         if not self._data:
             return
-        model, step = self._data["model"], self._data["step"]
+        step = self._data["step"]
         a, b = self.visible_range()
         i0, i1 = max(0, int(a / step)), min(self._data["n"], int(b / step) + 1)
-        mouth = model.project.plan.mouth[i0:i1]
-        if not len(mouth):
-            return
-        change = np.flatnonzero(np.diff(np.concatenate([[-1], mouth])) != 0)
         px_per_s = self.plots["mouth"].getViewBox().width() / max(b - a, 1e-9)
-        if len(change) > min(LABEL_LIMIT, px_per_s * (b - a) / 26):  # ~26 px per label or none at all
-            return
-        ends = np.append(change[1:], len(mouth))
-        for k, e in zip(change, ends):
-            if (e - k) * step * px_per_s < 18:       # a run too narrow for its label
-                continue
-            m = int(mouth[k])
-            short = m == 0 and (e - k) * step * px_per_s < 44   # "closed" needs ~44 px
-            text = pg.TextItem("cl" if short else MOUTHS[m], color=(255, 255, 255), anchor=(0, 0.5))
-            text.setPos((i0 + k) * step, 0.5)
-            self.plots["mouth"].addItem(text)
-            self._labels.append((self.plots["mouth"], text))
+        self.run_labels.show(self._data["model"].project.plan.mouth[i0:i1], i0, step, px_per_s)

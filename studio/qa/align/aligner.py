@@ -21,7 +21,7 @@ from contracts.policy import default_policy
 from studio.qa.align import decode, features
 from studio.qa.align.model import model_for
 from studio.qa.align.phones import SHAPES
-from studio.qa.align.text import units_for
+from studio.qa.align.text import Script, script_for
 from studio.qa.sync import dilate, voice_activity
 
 LANGS = ("ja", "en")
@@ -36,9 +36,11 @@ class AlignResult:
     hop_shapes: np.ndarray        # (hops,) per 10 ms
     speech_hops: np.ndarray       # (hops,) bool
     notes: list[str] = field(default_factory=list)
+    units: list[dict] = field(default_factory=list)   # with text: the words at their aligned times (SPEC §13)
 
     def events(self) -> list[dict]:
-        """Runs of equal frames as events with dur_ms on the step grid, covering the audio to its end."""
+        """Runs of equal frames as events on the step grid: they cover [0, n * step_ms) with
+        n = ceil(audio_ms / step_ms), the last one included (SPEC §13)."""
         out = []
         s = self.shapes
         if not len(s):
@@ -47,13 +49,14 @@ class AlignResult:
         starts = np.concatenate([[0], edges])
         ends = np.concatenate([edges, [len(s)]])
         for a, b in zip(starts, ends):
-            t0 = a * self.step_ms
-            t1 = min(b * self.step_ms, max(self.audio_ms, t0 + 1))
-            out.append({"t_ms": _num(t0), "dur_ms": _num(max(t1 - t0, 1)), "mouth_id": int(s[a])})
+            out.append({"t_ms": _num(a * self.step_ms), "dur_ms": _num((b - a) * self.step_ms), "mouth_id": int(s[a])})
         return out
 
     def timeline(self, audio_ref: str) -> dict:
-        return {"audio": audio_ref, "step_ms": _num(self.step_ms), "frames": self.events()}
+        doc = {"audio": audio_ref, "step_ms": _num(self.step_ms), "frames": self.events()}
+        if self.mode == "text":
+            doc["units"] = self.units
+        return doc
 
     def summary(self) -> dict:
         counts = np.bincount(self.shapes.astype(np.int64), minlength=6) if len(self.shapes) else np.zeros(6, int)
@@ -84,11 +87,14 @@ def align(audio: AudioSource, text: str | None = None, lang: str = "ja", step_ms
     post = model.posteriors(feats)
     speech = speech_mask(energy)
     notes = []
-    units = units_for(text, lang) if text and text.strip() else []
+    script = script_for(text, lang) if text and text.strip() else Script([], [])
+    units = script.units
+    words: list[dict] = []
     if units and any(u.kind != "pause" for u in units):
         path = decode.forced(post, model.priors, units)
         hops = decode.unit_shapes(path, units, post)
         hops[~speech & (hops != 0) & _far_from_speech(speech)] = 0   # no mouth movement in long silence
+        words = word_times(path, script, audio_ms)
         mode = "text"
     else:
         if text and text.strip():
@@ -96,7 +102,48 @@ def align(audio: AudioSource, text: str | None = None, lang: str = "ja", step_ms
         hops = decode.audio_only(post, speech)
         mode = "audio"
     n_frames = max(1, int(math.ceil(audio_ms / step_ms - 1e-9)))
-    return AlignResult(_frames(hops, step_ms, n_frames), step_ms, audio_ms, mode, hops, speech, notes)
+    return AlignResult(_frames(hops, step_ms, n_frames), step_ms, audio_ms, mode, hops, speech, notes, words)
+
+
+def word_times(path: np.ndarray, script: Script, audio_ms: float) -> list[dict]:
+    """The text's words (and Japanese morae) at the hops their units were aligned to: times in ms on
+    the 10 ms hop grid, in order, within [0, audio_ms]. A word that gave no sound (no units) sits,
+    zero long, where the previous one ended."""
+    end_ms = math.floor(audio_ms / features.HOP_MS + 1e-9) * features.HOP_MS
+    m = len(script.units)
+    first = np.full(m, -1, np.int64)
+    last = np.full(m, -1, np.int64)
+    seen = np.flatnonzero(np.diff(np.concatenate([[-1], path])) != 0)   # hop where each unit run starts
+    for h0, h1 in zip(seen, np.concatenate([seen[1:], [len(path)]])):
+        j = int(path[h0])
+        first[j] = h0 if first[j] < 0 else first[j]
+        last[j] = h1
+    spans: dict[tuple[int, int], list[int]] = {}
+    for j, u in enumerate(script.units):
+        if u.word < 0 or first[j] < 0:
+            continue
+        for key in ((u.word, -1), (u.word, u.mora)) if u.mora >= 0 else ((u.word, -1),):
+            a, b = spans.get(key, (first[j], last[j]))
+            spans[key] = [min(a, first[j]), max(b, last[j])]
+
+    def ms(h) -> int:
+        return int(min(h * features.HOP_MS, end_ms))
+
+    out, t = [], 0
+    for wi, w in enumerate(script.words):
+        a, b = spans.get((wi, -1), (None, None))
+        entry = {"text": w.text, "t0_ms": ms(a) if a is not None else t, "t1_ms": ms(b) if b is not None else t}
+        t = entry["t1_ms"]
+        if w.morae:
+            morae, mt = [], entry["t0_ms"]
+            for k, label in enumerate(w.morae):
+                ma, mb = spans.get((wi, k), (None, None))
+                morae.append({"text": label, "t0_ms": ms(ma) if ma is not None else mt,
+                              "t1_ms": ms(mb) if mb is not None else mt})
+                mt = morae[-1]["t1_ms"]
+            entry["morae"] = morae
+        out.append(entry)
+    return out
 
 
 def _far_from_speech(speech: np.ndarray, hops: int = 15) -> np.ndarray:

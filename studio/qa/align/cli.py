@@ -5,7 +5,8 @@ A session gives its audio, its step_ms (unless --step-ms) and its `text` key (un
 output defaults to `<input name>.mouth.json` beside the input (never the session's own mouth
 timeline). The output is a canonical mouth timeline, written atomically, its `audio` relative to
 its own folder. The run prints the frames per shape, the speech/silence split and the sync score
-of the result; --json prints the same as one object.
+of the result; --json prints the same as one object, with the text's words at their aligned times
+(`units`, SPEC §13 Words), which the output file carries too.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import os
 from pathlib import Path
 
 from contracts.audio import AudioSource, wav_info
-from contracts.errors import ContractError, OutputError, os_reason
+from contracts.errors import ContractError, OutputError, plain, write_reason
 from contracts.jsonfile import read_bytes
 from contracts.policy import load_policy
 from contracts.atomic import write_atomic
@@ -72,21 +73,19 @@ def run_align(args, say) -> int:
     out_abs = Path(os.path.abspath(out))
     doc = result.timeline(os.path.relpath(os.path.abspath(audio_path), out_abs.parent))
     try:
-        if out_abs.is_dir():
-            raise OutputError(out_abs, "it is a folder")
-        write_atomic(out_abs, json.dumps(doc, indent=1) + "\n")
+        write_atomic(out_abs, json.dumps(doc, indent=1) + "\n")   # refuses folders and devices
     except OSError as exc:
-        raise OutputError(out_abs, os_reason(exc)) from None
+        raise OutputError(out_abs, write_reason(exc, out_abs.parent)) from None
     sync = score(source, result.shapes, step, audio_ms, load_policy())
     summary = {"out": str(out_abs), "audio": str(audio_path), "lang": lang, "step_ms": step,
-               "events": len(doc["frames"]), **result.summary(), "notes": result.notes,
+               "events": len(doc["frames"]), **result.summary(), "notes": result.notes, "units": result.units,
                "sync": {k: v for k, v in sync.to_json().items() if k in ("offset_ms", "confidence", "verdict", "notes")}}
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return 0
     per = ", ".join(f"{k} {v}" for k, v in summary["frames_per_shape"].items())
     say(f"aligned ({'with text' if result.mode == 'text' else 'audio only'}, {lang}): {summary['frames']} frames "
-        f"at {step:g} ms in {summary['events']} events -> {out_abs}")
+        f"at {plain(step)} ms in {summary['events']} events -> {out_abs}")
     say(f"  frames per shape: {per}")
     say(f"  speech {summary['speech_ms'] / 1000:.2f} s, silence {summary['silence_ms'] / 1000:.2f} s")
     off = sync.offset_ms

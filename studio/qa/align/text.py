@@ -24,6 +24,22 @@ class Unit:
     kind: str              # vowel, closed, cons, glide, pause
     label: str = ""
     optional: bool = False  # may take no time (pauses)
+    word: int = -1         # index of the text's word it belongs to (-1: a pause)
+    mora: int = -1         # Japanese: index of its mora within the word
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word of the text as written, and (Japanese) its morae as spoken, in katakana."""
+    text: str
+    morae: tuple = ()
+
+
+@dataclass
+class Script:
+    """What was said: the units to align, and the words they belong to (SPEC §13 Words)."""
+    units: list
+    words: list
 
 
 PAUSE = Unit((CLOSED,), "pause", "_", optional=True)
@@ -56,33 +72,51 @@ def _sudachi():
     return Dictionary(dict="core").tokenizer()
 
 
-def ja_reading(text: str) -> str:
-    """Katakana as spoken: dictionary readings for kanji, particles は/へ/を as wa/e/o, punctuation kept."""
-    out = []
-    for m in _sudachi().tokenize(text):
+SUDACHI_CHARS = 12_000   # SudachiPy refuses input over 49,149 bytes: 12,000 characters of up to 4 bytes
+
+
+def _pieces(text: str, size: int = SUDACHI_CHARS):
+    """`text` in pieces Sudachi accepts, cut after punctuation or space where there is one (an hour of
+    speech is longer than one tokenizer call may be)."""
+    while len(text) > size:
+        cut = max(text.rfind(c, 0, size) for c in _PUNCT) + 1
+        cut = cut if cut > size // 2 else size
+        yield text[:cut]
+        text = text[cut:]
+    yield text
+
+
+def ja_words(text: str) -> list[tuple[str, str] | None]:
+    """(surface, katakana as spoken) per word, None for punctuation: dictionary readings for kanji,
+    particles は/へ as wa/e."""
+    out: list[tuple[str, str] | None] = []
+    for m in (m for piece in _pieces(text) for m in _sudachi().tokenize(piece)):
         surface = m.surface()
         if all(c in _PUNCT for c in surface):
-            out.append(" ")
+            out.append(None)
             continue
         pos = m.part_of_speech()[0]
         if pos == "助詞" and surface in ("は", "ハ"):
-            out.append("ワ")
+            reading = "ワ"
         elif pos == "助詞" and surface in ("へ", "ヘ"):
-            out.append("エ")
+            reading = "エ"
         else:
             reading = m.reading_form()
-            out.append(reading if reading and reading != "キゴウ" else _to_katakana(surface))
-    return "".join(out)
+            reading = reading if reading and reading != "キゴウ" else _to_katakana(surface)
+        out.append((surface, _to_katakana(reading)))
+    return out
 
 
-def ja_units(text: str) -> list[Unit]:
-    """Units of Japanese text (kana or kanji and kana)."""
-    kana = _to_katakana(ja_reading(text))
-    morae: list[tuple[str, str, str]] = []     # (consonant, vowel or special, label)
+def ja_reading(text: str) -> str:
+    """Katakana as spoken, a space for punctuation."""
+    return "".join(" " if w is None else w[1] for w in ja_words(text))
+
+
+def _morae(kana: str) -> list[tuple[str, str, str]]:
+    """(consonant, vowel or N/Q, label) per mora of a katakana reading."""
+    morae: list[tuple[str, str, str]] = []
     for ch in kana:
-        if ch in _PUNCT or ch.isspace():
-            morae.append(("", "_", ch))
-        elif ch in _SMALL and morae and morae[-1][1] not in ("_", "N", "Q"):
+        if ch in _SMALL and morae and morae[-1][1] not in ("N", "Q"):
             c0, _, lab = morae[-1]
             c1, v = _SMALL[ch]
             morae[-1] = (c0 + ("y" if c1 == "y" else ""), v, lab + ch)   # キャ: k + y + a
@@ -96,30 +130,49 @@ def ja_units(text: str) -> list[Unit]:
             c, v = _ROWS[ch]
             morae.append((c, v, ch))
         # anything else (latin letters, digits without reading) carries no mouth target
+    return morae
+
+
+def ja_script(text: str) -> Script:
+    """Units and words of Japanese text (kana or kanji and kana)."""
+    words: list[Word] = []
+    seq: list[tuple[str, str, str, int, int]] = []   # (consonant, vowel/N/Q/_, label, word, mora)
+    for w in ja_words(text):
+        if w is None:
+            seq.append(("", "_", "", -1, -1))
+            continue
+        morae = _morae(w[1])
+        seq += [(c, v, lab, len(words), k) for k, (c, v, lab) in enumerate(morae)]
+        words.append(Word(w[0], tuple(lab for _, _, lab in morae)))
     units: list[Unit] = [PAUSE]
-    for k, (cons, v, label) in enumerate(morae):
-        nxt_cons = next((c for c, vv, _ in morae[k + 1:] if vv != "_"), "") if k + 1 < len(morae) else ""
+    for k, (cons, v, label, wi, mi) in enumerate(seq):
+        nxt_cons = next((c for c, vv, *_ in seq[k + 1:] if vv != "_"), "")
         before_bilabial = nxt_cons.startswith("B")
         if v == "_":
             if units[-1] is not PAUSE:
                 units.append(PAUSE)
             continue
+        at = {"label": label, "word": wi, "mora": mi}
         if v in ("N", "Q"):
-            units.append(Unit((CLOSED,), "closed", label) if before_bilabial else Unit(ANY, "cons", label))
+            units.append(Unit((CLOSED,), "closed", **at) if before_bilabial else Unit(ANY, "cons", **at))
             continue
         base = cons.rstrip("y")
         if base == "B":
-            units.append(Unit((CLOSED,), "closed", label))
+            units.append(Unit((CLOSED,), "closed", **at))
         elif base == "w":
-            units.append(Unit((U,), "glide", label))
+            units.append(Unit((U,), "glide", **at))
         elif base:
-            units.append(Unit(ANY, "cons", label))
+            units.append(Unit(ANY, "cons", **at))
         if cons.endswith("y"):
-            units.append(Unit((I,), "glide", label))
-        units.append(Unit((VOWEL_OF[v],), "vowel", label))
+            units.append(Unit((I,), "glide", **at))
+        units.append(Unit((VOWEL_OF[v],), "vowel", **at))
     if units[-1] is not PAUSE:
         units.append(PAUSE)
-    return units
+    return Script(units, words)
+
+
+def ja_units(text: str) -> list[Unit]:
+    return ja_script(text).units
 
 
 # ------------------------------------------------------------------------------- English
@@ -152,29 +205,42 @@ def en_phonemes(word: str) -> list[str]:
     return out
 
 
-def en_units(text: str) -> list[Unit]:
+def en_script(text: str) -> Script:
+    """Units and words of English text."""
     units: list[Unit] = [PAUSE]
+    words: list[Word] = []
     for token in re.findall(r"[A-Za-z']+|[^\sA-Za-z']", text):
         if not re.match(r"[A-Za-z']", token):
             if units[-1] is not PAUSE:
                 units.append(PAUSE)
             continue
+        wi = len(words)
+        words.append(Word(token))
         for p in en_phonemes(token):
             if p in _ARPA_VOWELS:
-                units.append(Unit(_ARPA_VOWELS[p], "vowel", p))
+                units.append(Unit(_ARPA_VOWELS[p], "vowel", p, word=wi))
             elif p.startswith("#"):
-                units.append(Unit(_LETTERS[p[1]], "vowel", p))
+                units.append(Unit(_LETTERS[p[1]], "vowel", p, word=wi))
             elif p in ("P", "B", "M"):
-                units.append(Unit((CLOSED,), "closed", p))
+                units.append(Unit((CLOSED,), "closed", p, word=wi))
             elif p == "W":
-                units.append(Unit((U,), "glide", p))
+                units.append(Unit((U,), "glide", p, word=wi))
             elif p == "Y":
-                units.append(Unit((I,), "glide", p))
+                units.append(Unit((I,), "glide", p, word=wi))
             else:
-                units.append(Unit(ANY, "cons", p))
-        units.append(PAUSE)           # words may be joined or parted by a pause
-    return units
+                units.append(Unit(ANY, "cons", p, word=wi))
+        if units[-1] is not PAUSE:
+            units.append(PAUSE)           # words may be joined or parted by a pause
+    return Script(units, words)
+
+
+def en_units(text: str) -> list[Unit]:
+    return en_script(text).units
+
+
+def script_for(text: str, lang: str) -> Script:
+    return ja_script(text) if lang == "ja" else en_script(text)
 
 
 def units_for(text: str, lang: str) -> list[Unit]:
-    return ja_units(text) if lang == "ja" else en_units(text)
+    return script_for(text, lang).units

@@ -1,0 +1,109 @@
+"""The overview strip: the whole session at a glance — mouth colours, sync problems, markers, the
+playhead — with the visible range as a window to drag (pan) or to pull by its edges (zoom). A click
+outside the window centres the view there. An hour is navigable without the wheel.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel
+
+from widgets.timeline import strips, style
+
+HEIGHT = 22
+
+
+class OverviewBox(pg.ViewBox):
+    clicked = Signal(float)
+
+    def mouseClickEvent(self, ev):  # noqa: N802
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.clicked.emit(self.mapSceneToView(ev.scenePos()).x())
+
+    def mouseDragEvent(self, ev, axis=None):  # noqa: N802 - the window is dragged, not the strip
+        ev.ignore()
+
+    def wheelEvent(self, ev, axis=None):  # noqa: N802
+        ev.ignore()
+
+
+class Overview(pg.PlotWidget):
+    range_requested = Signal(float, float)     # the visible range the user asks for, seconds
+
+    duration = 1.0
+
+    def __init__(self, axis_width: int, parent=None):
+        self.box = OverviewBox(enableMenu=False)
+        super().__init__(parent, viewBox=self.box, background=style.BACKGROUND)
+        self.setFixedHeight(HEIGHT)
+        p = self.getPlotItem()
+        p.hideAxis("bottom")
+        p.getAxis("left").setWidth(axis_width)        # lined up with the lanes' time axis below
+        p.getAxis("left").setStyle(showValues=False, tickLength=0)
+        name = QLabel("all", self)
+        name.setStyleSheet("color: #b4b4bc; font-size: 8pt; background: transparent;")
+        name.move(3, 3)
+        p.hideButtons()
+        p.setMenuEnabled(False)
+        p.layout.setContentsMargins(0, 0, 0, 0)
+        self.box.setMouseEnabled(x=False, y=False)
+        self.box.setYRange(0, 1, padding=0)
+        self.mouth = strips.StripItem(0.15, 0.7)
+        self.problems = strips.StripItem(0.0, 0.15, z=2)
+        for item in (self.mouth, self.problems):
+            p.addItem(item)
+        self.window = pg.LinearRegionItem((0, 1), movable=True, brush=pg.mkBrush(255, 255, 255, 40),
+                                          pen=pg.mkPen(style.SELECTION, width=1))
+        self.window.setZValue(10)
+        p.addItem(self.window)
+        self.playhead = pg.InfiniteLine(0.0, angle=90, movable=False, pen=pg.mkPen(style.PLAYHEAD, width=1))
+        self.playhead.setZValue(11)
+        p.addItem(self.playhead)
+        self._markers: list = []
+        self._updating = False
+        self.window.sigRegionChanged.connect(self._on_window)
+        self.box.clicked.connect(self._centre_on)
+        self.setToolTip("The whole session: drag the window to move through it, pull its edges to zoom, "
+                        "click to go there. Magenta: mouth problems.")
+
+    def set_session(self, duration_s: float, plan) -> None:
+        self.duration = max(duration_s, 1e-3)
+        self.box.setXRange(0, self.duration, padding=0)
+        self.box.setLimits(xMin=0, xMax=self.duration)
+        self.window.setBounds((0, self.duration))
+        self.set_mouth(plan)
+        self.problems.show_image(None, 0, 0)
+
+    def set_mouth(self, plan) -> None:
+        self.mouth.show_values(plan.mouth, style.MOUTH_COLORS, len(plan) * plan.step_ms / 1000.0)
+
+    def set_markers(self, markers_ms) -> None:
+        for line in self._markers:
+            self.getPlotItem().removeItem(line)
+        self._markers = []
+        for m in markers_ms:
+            line = pg.InfiniteLine(m / 1000.0, angle=90, movable=False, pen=pg.mkPen(style.MARKER, width=1))
+            self.getPlotItem().addItem(line)
+            self._markers.append(line)
+
+    def show_visible(self, t0: float, t1: float) -> None:
+        """The main view moved: the window follows (without asking for a range back)."""
+        self._updating = True
+        self.window.setRegion((max(0.0, t0), min(self.duration, t1)))
+        self._updating = False
+
+    def set_playhead(self, seconds: float) -> None:
+        self.playhead.setValue(seconds)
+
+    def _on_window(self) -> None:
+        if not self._updating:
+            a, b = self.window.getRegion()
+            self.range_requested.emit(float(a), float(b))
+
+    def _centre_on(self, t: float) -> None:
+        a, b = self.window.getRegion()
+        half = (b - a) / 2
+        t = float(np.clip(t, half, self.duration - half))
+        self.range_requested.emit(t - half, t + half)
