@@ -17,8 +17,8 @@ def click(widget):
 
 def test_s14_export_dialog_on_the_cluster_lists_workers_and_cancel_cancels_tasks(window, qtbot, farm, tmp_path):
     atlas = make_atlas(tmp_path / "atlas")
-    a = moving_session(tmp_path / "a", atlas, 250)
-    b = moving_session(tmp_path / "b", atlas, 250, shift=2.0)
+    a = moving_session(tmp_path / "a", atlas, 500)           # 5 tasks: most still to do after the first
+    b = moving_session(tmp_path / "b", atlas, 500, shift=2.0)
     out = tmp_path / "out"
     local_export(b, out)                                   # the previous sequence: another session's
     before = snapshot(out / "in" / "fg")
@@ -35,13 +35,16 @@ def test_s14_export_dialog_on_the_cluster_lists_workers_and_cancel_cancels_tasks
     assert "2 workers ready" in dlg.status.text()
 
     click(dlg.start_button)                                # export on the cluster, then Cancel mid-run
-    qtbot.waitUntil(lambda: dlg.bar.value() > 0, timeout=30000)
-    for p in farm.workers.values():
+    qtbot.waitUntil(lambda: dlg.bar.value() > 0 or dlg.job is None, timeout=30000)
+    for p in farm.workers.values():                        # the run frozen after its first task
         p.send_signal(signal.SIGSTOP)
-    click(dlg.cancel_button)
-    for p in farm.workers.values():
-        p.send_signal(signal.SIGCONT)
-    qtbot.waitUntil(lambda: dlg.job is None, timeout=20000)
+    try:
+        assert dlg.result is None and dlg.job is not None, dlg.status.text()
+        click(dlg.cancel_button)
+        qtbot.waitUntil(lambda: dlg.job is None or dlg.result is not None, timeout=20000)
+    finally:
+        for p in farm.workers.values():
+            p.send_signal(signal.SIGCONT)
     assert "cancelled" in dlg.status.text() and dlg.result is None
     with farm.client() as client:
         deadline = time.monotonic() + 5
@@ -60,7 +63,7 @@ def test_s14_export_dialog_on_the_cluster_lists_workers_and_cancel_cancels_tasks
     assert dlg.result is not None and dlg.result.report["passed"], dlg.status.text()
     table = dlg.workers_table
     frames = [int(table.item(r, 3).text()) for r in range(table.rowCount())]
-    assert sum(frames) == 250 - dlg.result.report["reused_frames"] and len(frames) == 2
+    assert sum(frames) == 500 - dlg.result.report["reused_frames"] and len(frames) == 2
     assert snapshot(out / "in" / "fg") == snapshot(local_export(a, tmp_path / "ref") / "in" / "fg")
     dlg.close()
     shutil.rmtree(tmp_path / "ref")
