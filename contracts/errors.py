@@ -60,8 +60,11 @@ def more_line(count: int, what: str) -> str:
 def display_path(path: str | os.PathLike) -> str:
     """A path as the user would recognise it: relative to the working folder when inside it.
 
-    Never fails: paths that cannot be resolved (symlink loops, names too long) are shown as given.
+    Never fails: paths that cannot be resolved (symlink loops, names too long) are shown as given;
+    a URL (s3://bucket/prefix) is shown as given.
     """
+    if isinstance(path, str) and "://" in path:
+        return printable(path)
     try:
         p = os.path.abspath(os.fspath(path))
         cwd = os.getcwd()
@@ -117,6 +120,18 @@ class OutputError(Exception):
 
     def __reduce__(self):
         return (OutputError, (self.path, self.reason))
+
+
+class ClusterError(Exception):
+    """The cluster could not run the work (exit code 5, SPEC §11, §14): names the scheduler or the
+    worker and what failed; nothing was committed."""
+
+    def __init__(self, where: str, reason: str):
+        self.where, self.reason = str(where), str(reason).rstrip(".")
+        super().__init__(_sentence(self.where, self.reason))
+
+    def __reduce__(self):  # raised on a worker, re-raised by the coordinator
+        return (ClusterError, (self.where, self.reason))
 
 
 def os_reason(exc: OSError) -> str:

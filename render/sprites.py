@@ -133,6 +133,11 @@ class SpriteCache:
             self._trim()
         return sprite
 
+    def clear(self) -> None:
+        """Forget every sprite (a long-lived render worker starting a new run: files may have changed)."""
+        with self._lock:
+            self._items.clear()
+
     def _trim(self) -> None:
         self._checked = 0
         total = sum(s.nbytes for s in self._items.values())

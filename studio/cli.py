@@ -1,9 +1,10 @@
-"""Command line (SPEC §11): the studio, `export`, `validate`, `score`, `align`, with the contract's exit codes.
+"""Command line (SPEC §11): the studio, `export`, `validate`, `score`, `align`, `batch`, with the contract's exit codes.
 
 0 ok · 2 invalid input (one sentence, nothing written) · 3 rendered but not accepted ·
-4 the output cannot be written (names the path) · 130 SIGINT, 143 SIGTERM (the work stops, the
-previous output untouched) · 1 an internal error (a bug: LIPSYNC_DEBUG=1 shows the traceback).
-Every line printed is escaped and at most 400 characters; native libraries are kept off stderr.
+4 the output cannot be written (names the path) · 5 the cluster could not run the work ·
+130 SIGINT, 143 SIGTERM (the work stops, the previous output untouched) · 1 an internal error
+(a bug: LIPSYNC_DEBUG=1 shows the traceback). Every line printed is escaped and at most 400
+characters; native libraries are kept off stderr.
 """
 from __future__ import annotations
 
@@ -16,14 +17,15 @@ import time
 import traceback
 from pathlib import Path
 
-from contracts.errors import MAX_MESSAGE, ContractError, OutputError, plain, printable, shorten
+from contracts.errors import MAX_MESSAGE, ClusterError, ContractError, OutputError, plain, printable, shorten
 from contracts.interrupts import Terminated, stop_signals
 from contracts.native import quiet_native_stderr
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_REJECTED, EXIT_OUTPUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 EXIT_TERMINATED = 143
+EXIT_CLUSTER = 5
 DEMO_SESSION = Path(__file__).resolve().parent.parent / "assets_min" / "demo" / "session.json"
-COMMANDS = ("export", "validate", "score", "align")
+COMMANDS = ("export", "validate", "score", "align", "batch")
 
 
 def wants_studio(argv: list[str]) -> bool:
@@ -67,6 +69,12 @@ def _workers(text: str) -> int:
     raise argparse.ArgumentTypeError(f"--workers expects a whole number from 1 to 64, got {shorten(printable(text), 20)!r}")
 
 
+def _out(text: str) -> Path | str:
+    """An output folder, or an object-store URL (s3://bucket/prefix) kept as text."""
+    from studio.export.store import is_url
+    return text if is_url(text) else Path(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="main.py", description="Lip-sync Studio: the studio (no command) or a headless command.")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
@@ -80,10 +88,22 @@ def _parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser("export", help="write the FG PNG sequence and run_report.json")
     session_args(ex)
-    ex.add_argument("--out", type=Path, default=Path("out/fg"), help="output folder (default out/fg)")
+    ex.add_argument("--out", type=_out, default=Path("out/fg"),
+                    help="output folder, or a store URL s3://bucket/prefix (default out/fg)")
     ex.add_argument("--mp4", action="store_true", help="also write a debug MP4 with the audio muxed in")
     ex.add_argument("--allow-fallback", action="store_true", help="exit 0 even when fallback frames are the only failure")
     ex.add_argument("--workers", type=_workers, default=None, help="worker processes (default: CPU count, at most 4)")
+    ex.add_argument("--scheduler", help="render on the Dask cluster at ADDR, tcp://host:8786 "
+                                        "(default: DASK_SCHEDULER_ADDRESS; unset: this machine)")
+    ba = sub.add_parser("batch", help="export many sessions, one task each, into DEST/<session_id>/")
+    ba.add_argument("sessions", nargs="*", type=Path, help="session.json files")
+    ba.add_argument("--list", type=Path, help="a file naming one session.json per line")
+    ba.add_argument("--out-root", type=_out, required=True, help="DEST folder or store URL (s3://bucket/prefix)")
+    where = ba.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", help="the Dask cluster at ADDR (default: DASK_SCHEDULER_ADDRESS)")
+    where.add_argument("--local", type=_workers, default=None, help="N worker processes on this machine")
+    ba.add_argument("--json", action="store_true", help="print the batch report as one JSON object")
+    ba.add_argument("--allow-fallback", action="store_true", help="exit 0 for sessions whose only failure is fallback frames")
     va = sub.add_parser("validate", help="run every contract check")
     session_args(va)
     va.add_argument("--json", action="store_true", help="print one JSON object")
@@ -148,12 +168,22 @@ def cmd_export(args) -> int:
     from studio.qa.sync import sync_for_report
     from render.sprites import SPRITES
     SPRITES.budget = 256 << 20  # frames are rendered grouped by sprite: a batch needs no large cache
+    from studio.export.cluster import scheduler_address
     project = open_project(args.session, _overrides(args), check_sprites=True)  # exit 2 before writing
     opts = ExportOptions(out_dir=args.out, allow_fallback=args.allow_fallback, mp4=args.mp4)
     if args.workers:
         opts.workers = args.workers
-    sync, sync_note = sync_for_report(project)
-    result = export_fg(project, opts, _progress_printer(), sync=sync, sync_note=sync_note)
+    address, cluster = scheduler_address(args.scheduler), None
+    if address:   # exit 5 within 10 s, before anything is written
+        from studio.export.cluster import ClusterRenderer, cluster_for_export
+        cluster = cluster_for_export(project, args.out, address)
+        opts.renderer = ClusterRenderer(cluster)
+    try:
+        sync, sync_note = sync_for_report(project)
+        result = export_fg(project, opts, _progress_printer(), sync=sync, sync_note=sync_note)
+    finally:
+        if cluster is not None:
+            cluster.close()
     r = result.report
     for note in result.notes:
         say(f"note: {note}", sys.stderr)
@@ -163,7 +193,7 @@ def cmd_export(args) -> int:
     reasons = ", ".join(f"{k} {v}" for k, v in r["fallback_reasons"].items())
     say(f"{verdict}: {r['rendered_frames']}/{r['target_frames']} frames -> {r['frames_dir']} "
         f"({r['fallback_frames']} fallback frames{': ' + reasons if reasons else ''}; "
-        f"{r['elapsed_s']:.2f} s); report {Path(args.out) / 'run_report.json'}")
+        f"{r['elapsed_s']:.2f} s); report {r['frames_csv'][:-len('frames.csv')] + 'run_report.json'}")
     return result.exit_code
 
 
@@ -224,6 +254,11 @@ def cmd_align(args) -> int:
     return run_align(args, say)
 
 
+def cmd_batch(args) -> int:
+    from studio.batch_cli import run
+    return run(args, say)
+
+
 def main(argv: list[str] | None = None) -> int:
     """The headless commands; main.py sends everything else to the studio window."""
     for stream in (sys.stdout, sys.stderr):  # a surrogate that slips through never crashes the output
@@ -257,13 +292,16 @@ def _run(argv: list[str]) -> int:
             return EXIT_OK
         check_text_args(args)
         return {"export": cmd_export, "validate": cmd_validate, "score": cmd_score,
-                "align": cmd_align}[args.command](args)
+                "align": cmd_align, "batch": cmd_batch}[args.command](args)
     except ContractError as err:
         say(f"error: {err}", sys.stderr)
         return EXIT_INVALID
     except OutputError as err:
         say(f"error: {err}", sys.stderr)
         return EXIT_OUTPUT
+    except ClusterError as err:
+        say(f"error: {err}", sys.stderr)
+        return EXIT_CLUSTER
     except (KeyboardInterrupt, Terminated) as exc:
         return _stopped(exc)
     except Exception as exc:  # an internal error: one line, the traceback only on request

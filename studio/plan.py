@@ -197,15 +197,20 @@ class Project:
         order = np.argsort(first)
         return [(plan.resolved[int(used[k])].sprite, int(first[k])) for k in order]
 
-    def check_sprites(self, workers: int = 2) -> None:
+    def check_sprites(self, workers: int = 2, cached: bool = False) -> None:
         """Decode every sprite the session draws (SPEC §12: `validate` rejects what `export` would);
-        ContractError naming the first one that cannot be used and a frame that needs it."""
+        ContractError naming the first one that cannot be used and a frame that needs it. `cached`:
+        through the sprite cache, as the export draws them (a batch worker that exports many sessions
+        of one character then decodes each sprite once, for the check and the frames alike)."""
         base = self.atlas.assets_dir
 
         def check(item):
             rel, frame = item
             try:
-                decode_sprite(str(base / rel))  # decoded and dropped: checking must not fill memory
+                if cached:
+                    self.atlas.sprite(rel, rgba=True)
+                else:
+                    decode_sprite(str(base / rel))  # decoded and dropped: checking must not fill memory
             except ContractError as err:
                 return ContractError(base / rel, "", f"{err.expected} (frame {frame} draws it)")
             return None

@@ -13,5 +13,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 if not (ROOT / "assets_min" / "front" / "mouth_close.png").exists():  # a clone without bootstrap
     subprocess.run([sys.executable, str(ROOT / "assets_min" / "generate.py")], check=True)
 
-# the studio tests' `demo` and `window` fixtures (imports Qt; every test run collects GUI tests anyway)
-pytest_plugins = ["studio_fixtures"]
+# the studio tests' `demo` and `window` fixtures (imports Qt; every test run collects GUI tests anyway);
+# the render farm's cluster and S3 server (started only by the tests that ask for them)
+pytest_plugins = ["studio_fixtures", "farm_fixtures"]

@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import os
+import posixpath
 import shutil
 import threading
 import time
@@ -32,20 +33,27 @@ from studio.export.workers import FRAME_NAME, ExportCancelled, RenderSpec, rende
 from studio.plan import Project
 from studio.report import frame_stats, timeline_summary
 
-__all__ = ["ExportCancelled", "ExportOptions", "ExportResult", "export_fg", "fg_dir", "render_spec"]
+__all__ = ["ExportCancelled", "ExportOptions", "ExportResult", "export_fg", "exit_code", "fg_dir", "frame_hashes",
+           "frames_csv", "render_missing", "render_spec", "run_report"]
 
 CSV_COLUMNS = ("frame", "t_ms", "view", "expression", "mouth", "sprite", "fallback",
                "yaw_deg", "pitch_deg", "roll_deg", "scale", "tx", "ty", "path")
 RENDERER_VERSION = "render-v0.3.0"   # bump when the pixels a given input produces change
 
 
+# render(atlas, spec, frames, folder, workers, progress, cancel) -> frames written: this machine's
+# worker processes (render_frames) or a Dask cluster's tasks (cluster.ClusterRenderer)
+FrameRenderer = Callable[..., int]
+
+
 @dataclass
 class ExportOptions:
-    out_dir: Path = Path("out/fg")
+    out_dir: Path | str = Path("out/fg")   # a folder, or an object-store URL (s3://bucket/prefix: store.py)
     allow_fallback: bool = False
     mp4: bool = False
     workers: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
     incremental: bool = True
+    renderer: FrameRenderer | None = None   # None: render_frames on this machine
 
 
 @dataclass
@@ -84,14 +92,14 @@ def frame_hashes(spec: RenderSpec) -> list[str]:
 
 
 # --------------------------------------------------------------- sequence
-def _frames_csv(project: Project, frames_dir: Path) -> str:
+def frames_csv(project: Project, frames_dir: str) -> str:
+    """frames.csv; `frames_dir` is the absolute folder (or URL) the frames are read from."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
-    absdir = Path(os.path.abspath(frames_dir))
     for i in range(len(project.plan)):
         row = project.plan.row(i)
-        row["path"] = str(absdir / FRAME_NAME.format(i))
+        row["path"] = f"{frames_dir}/{FRAME_NAME.format(i)}"
         w.writerow([_fmt(row[c]) for c in CSV_COLUMNS])
     return buf.getvalue()
 
@@ -118,7 +126,7 @@ def _reuse_unchanged(folder: SequenceFolder, staging: Path, hashes: list[str], r
     return todo
 
 
-def _split_duplicates(todo: list[int], hashes: list[str]) -> tuple[list[int], list[tuple[int, int]]]:
+def split_duplicates(todo: list[int], hashes: list[str]) -> tuple[list[int], list[tuple[int, int]]]:
     """Frames to render (first of each distinct input) and (duplicate, original) pairs to link."""
     first: dict[str, int] = {}
     render, links = [], []
@@ -142,8 +150,11 @@ def export_fg(project: Project, options: ExportOptions, progress: Callable[[int,
 
     `sync` is the sync report's JSON (SPEC §9) or None with `sync_note` saying why scoring failed.
     Raises OutputError (exit 4) when the output cannot be written, ExportCancelled when cancelled;
-    in both cases the previous sequence is untouched.
+    in both cases the previous sequence is untouched. An object-store URL as `out_dir` goes to store.py.
     """
+    from studio.export.store import export_to_store, is_url  # (store.py builds on this module)
+    if is_url(options.out_dir):
+        return export_to_store(project, options, progress, cancel, sync, sync_note)
     t0 = time.perf_counter()
     out = Path(options.out_dir)
     with ExportLock(out):
@@ -159,24 +170,30 @@ def export_fg(project: Project, options: ExportOptions, progress: Callable[[int,
             rendered, reused, mux, mux_note = _render_sequence(project, options, folder, staging, spec, hashes,
                                                                 progress, cancel)
             notes_for_report = [n for n in (mux_note, sync_note, FALLBACK_NOTE) if n]
-            report = _report(project, out, folder, rendered, reused, mux, notes_for_report, sync, t0)
-            texts = {"frames.csv": utf8_safe(_frames_csv(project, folder.fg)),
+            report = run_report(project, os.path.abspath(folder.fg), os.path.abspath(out / "frames.csv"),
+                                rendered, reused, mux, notes_for_report, sync, t0)
+            texts = {"frames.csv": utf8_safe(frames_csv(project, os.path.abspath(folder.fg))),
                      "run_report.json": dumps(report, indent=2, ensure_ascii=False) + "\n"}
             folder.commit(staging, hashes, RENDERER_VERSION, texts)
         except OSError as exc:
             raise OutputError(folder.fg, os_reason(exc)) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # gone already when the commit swapped it in
-    only_fallback = rendered == project.session.target_frames and mux is not False
-    ok = report["passed"] or (options.allow_fallback and only_fallback)
-    return ExportResult(report, 0 if ok else 3, notes)
+    return ExportResult(report, exit_code(report, options), notes)
 
 
-def _render_sequence(project, options, folder, staging, spec, hashes, progress, cancel):
-    n = len(project.plan)
-    todo = _reuse_unchanged(folder, staging, hashes, RENDERER_VERSION) if options.incremental else list(range(n))
-    reused = n - len(todo)
-    todo, duplicates = _split_duplicates(todo, hashes)  # identical inputs (held poses): render once
+def exit_code(report: dict, options: ExportOptions) -> int:
+    """0 passed (or only fallback frames with --allow-fallback), else 3 (SPEC §8)."""
+    only_fallback = report["rendered_frames"] == report["target_frames"] and report["audio_mux_succeeded"] is not False
+    return 0 if report["passed"] or (options.allow_fallback and only_fallback) else 3
+
+
+def render_missing(project, options, spec, hashes, todo, reused, target, renderer, link, progress, cancel) -> int:
+    """Render the frames in `todo` into `target` (once per distinct input: identical inputs — held poses —
+    are rendered once, then `link([(original, duplicate), …])`), reporting progress over all frames; returns
+    how many frames are now in place: what the renderers reported written, not a listing (NFS caches those)."""
+    n = len(hashes)
+    todo, duplicates = split_duplicates(todo, hashes)
 
     def report_progress(done: int) -> None:
         if progress:
@@ -184,12 +201,22 @@ def _render_sequence(project, options, folder, staging, spec, hashes, progress, 
         fault_point("rendering")
 
     report_progress(0)
-    render_frames(project.atlas, spec, todo, staging, options.workers, report_progress, cancel)
-    for dup, orig in duplicates:
-        _link_or_copy(staging / FRAME_NAME.format(orig), staging / FRAME_NAME.format(dup))
+    done = (options.renderer or renderer)(project.atlas, spec, todo, target, options.workers, report_progress, cancel)
     if duplicates:
+        link([(orig, dup) for dup, orig in duplicates])
         report_progress(n - reused)
-    rendered = len(os.listdir(staging))
+    return done + len(duplicates)
+
+
+def _render_sequence(project, options, folder, staging, spec, hashes, progress, cancel):
+    n = len(project.plan)
+    todo = _reuse_unchanged(folder, staging, hashes, RENDERER_VERSION) if options.incremental else list(range(n))
+    reused = n - len(todo)
+    def link(pairs):
+        for orig, dup in pairs:
+            _link_or_copy(staging / FRAME_NAME.format(orig), staging / FRAME_NAME.format(dup))
+    rendered = reused + render_missing(project, options, spec, hashes, todo, reused, staging, render_frames, link,
+                                       progress, cancel)
     fault_point("staging_written")
     mux, mux_note = None, None
     if options.mp4:
@@ -198,7 +225,7 @@ def _render_sequence(project, options, folder, staging, spec, hashes, progress, 
     return rendered, reused, mux, mux_note
 
 
-def _report(project, out, folder, rendered, reused, mux, notes, sync, t0) -> dict:
+def run_report(project, frames_dir: str, frames_csv_path: str, rendered, reused, mux, notes, sync, t0) -> dict:
     session = project.session
     warnings = [*project.warnings, *notes]
     stats = frame_stats(project)
@@ -220,13 +247,13 @@ def _report(project, out, folder, rendered, reused, mux, notes, sync, t0) -> dic
         "atlas_bundled": session.atlas_bundled,
         "canvas": {"w": session.render.canvas_w, "h": session.render.canvas_h},
         "encoder": ENCODER,
-        "frames_dir": os.path.abspath(folder.fg),
-        "frames_csv": os.path.abspath(out / "frames.csv"),
+        "frames_dir": frames_dir,
+        "frames_csv": frames_csv_path,
         "warnings": warnings,
         "audio_mux_succeeded": mux,
         "sync": sync,
         "elapsed_s": round(time.perf_counter() - t0, 3),
         "passed": passed,
     }
-    validate(report, "run_report", out / "run_report.json", "run report")
+    validate(report, "run_report", posixpath.join(posixpath.dirname(frames_csv_path), "run_report.json"), "run report")
     return report

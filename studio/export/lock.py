@@ -1,12 +1,14 @@
 """One export at a time per output folder (SPEC §12): an advisory lock on `<out>/.export.lock`.
 
 The kernel releases the lock when its holder dies, however it dies, so a killed export never
-blocks the next one. The file holds the holder's process id, which a refused export names.
+blocks the next one. The file holds the holder's process id and host name, which a refused export
+names (on a render farm's shared folder, a process id alone means nothing: SPEC §14).
 """
 from __future__ import annotations
 
 import fcntl
 import os
+import socket
 from pathlib import Path
 
 from contracts.errors import OutputError, write_reason
@@ -41,15 +43,16 @@ class ExportLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+            pid, _, host = os.read(fd, 300).decode("utf-8", "replace").strip().partition(" ")
             os.close(fd)
-            raise OutputError(self.out, f"another export (process {holder}) is writing to it") from None
+            holder = f"process {pid or 'unknown'}" + (f" on host {host}" if host else "")
+            raise OutputError(self.out, f"another export ({holder}) is writing to it") from None
         except OSError as exc:
             os.close(fd)
             raise OutputError(self.out, write_reason(exc, self.out)) from None
         try:
             os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
         except OSError:
             pass  # the pid is a courtesy for the message; the lock itself holds
         self._fd = fd

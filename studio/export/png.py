@@ -38,3 +38,18 @@ def encode_rgba_png(rgba: np.ndarray, encoder: str = ENCODER) -> bytes:
     if encoder == "fpng":
         return _fpng.fpng_ext.encode_ndarray(rgba)
     return encode_png(cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA), encoder)
+
+
+def encoder_identity() -> str:
+    """The PNG encoder in use, with its version: what a render farm's workers must share with the
+    coordinator (frame hashes assume identical bytes; studio/export/identity.py compares it).
+    An encoder added here must name itself and its build here too."""
+    if ENCODER == native.ENCODER:   # its name carries the sources' version; AVX2 and portable give the same bytes
+        return ENCODER
+    if ENCODER == "fpng":
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            return f"fpng {version('fpng')}"
+        except PackageNotFoundError:  # pragma: no cover - installed some other way
+            return f"fpng {getattr(_fpng, '__file__', '?')}"
+    return f"opencv {cv2.__version__}"

@@ -43,6 +43,15 @@ class RenderSpec:
     sprite_of: np.ndarray       # (N,) index into sprites
     pose: np.ndarray            # (N, 6) as rendered
     encoder: str = ENCODER
+    frame_ids: np.ndarray | None = None   # a subset's frame numbers (file names); None: 0..N-1
+
+    def subset(self, frames: list[int]) -> "RenderSpec":
+        """Only `frames` (by number), with just the sprites they draw: what one cluster task carries."""
+        idx = np.asarray(frames, dtype=np.int64)
+        used, sprite_of = np.unique(self.sprite_of[idx], return_inverse=True)
+        return RenderSpec(self.atlas_path, self.assets_dir, self.canvas_w, self.canvas_h, self.target_h_ratio,
+                          [self.sprites[k] for k in used], sprite_of.astype(np.int32), self.pose[idx].copy(),
+                          self.encoder, idx)
 
 
 def render_into(spec: RenderSpec, atlas, frames, folder: str, cancel: threading.Event | None = None) -> int:
@@ -54,7 +63,8 @@ def render_into(spec: RenderSpec, atlas, frames, folder: str, cancel: threading.
         if cancel is not None and cancel.is_set():
             break
         render_row(atlas, settings, spec.sprites[spec.sprite_of[i]], spec.pose[i], buf, rgba=True)  # the preview's
-        with open(os.path.join(folder, FRAME_NAME.format(i)), "wb") as f:                          # renderer
+        name = FRAME_NAME.format(i if spec.frame_ids is None else spec.frame_ids[i])               # renderer
+        with open(os.path.join(folder, name), "wb") as f:
             f.write(encode_rgba_png(buf, spec.encoder))
         done += 1
     return done
