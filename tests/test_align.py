@@ -267,3 +267,11 @@ def test_s13_reading_prints_nothing_so_json_stays_clean(tmp_path):
     text = json.loads((SYNC / "ja_2.json").read_text())["text"]
     res = run_cli("align", SYNC / "ja_2.wav", "--text", text, "--out", tmp_path / "o.json", "--json")
     assert res.returncode == 0 and json.loads(res.stdout)["mode"] == "text" and not res.stderr
+
+
+def test_s12_a_text_no_one_could_say_in_the_audio_is_not_aligned_to_it(tmp_path):
+    """50,000 characters for 7 s of speech: the audio alone is used, at once, and the run says why."""
+    from contracts.audio import AudioSource
+    from studio.qa.align.aligner import align
+    r = align(AudioSource(path=ROOT / "assets_min" / "demo" / "demo.wav"), "x" * 50_000 + "。", "ja")
+    assert r.mode == "audio" and any("more than anyone says" in n for n in r.notes)

@@ -25,6 +25,8 @@ from studio.qa.align.text import Script, script_for
 from studio.qa.sync import dilate, voice_activity
 
 LANGS = ("ja", "en")
+MAX_CHARS_PER_S = 40      # nobody says more characters a second (Japanese speech is ~8-10 morae a second)
+MIN_TEXT_CAP = 400        # a short clip still takes a sentence or two of text
 
 
 @dataclass
@@ -84,8 +86,15 @@ def align(audio: AudioSource, text: str | None = None, lang: str = "ja", step_ms
     speech = speech_mask(energy)
     post = quiet_is_closed(model.posteriors(feats), speech)
     notes = []
+    if text and len(text) > max(MIN_TEXT_CAP, audio_ms / 1000.0 * MAX_CHARS_PER_S):
+        notes.append(f"the text has {len(text)} characters, more than anyone says in {audio_ms / 1000.0:g} s: "
+                     f"it cannot be this audio's text, so the audio alone was used")
+        text = None
     script = script_for(text, lang) if text and text.strip() else Script([], [])
     units = script.units
+    if len(units) > len(post):                 # more sounds than 10 ms hops: no alignment can hold them
+        notes.append("the text has more sounds than the audio has room for; the audio alone was used")
+        script, units, text = Script([], []), [], None
     words: list[dict] = []
     if units and any(u.kind != "pause" for u in units):
         path = _forced(post, model.priors, units)
