@@ -156,3 +156,18 @@ def test_s15_the_audio_side_of_the_score_is_kept_on_disk_between_the_studios_sco
         np.testing.assert_array_equal(articulation.openness(source, 300, [1.0, 0.45, 0.35, 0.7, 0.8], "ja"), first)
     finally:
         articulation.use_disk_cache(None)
+
+
+def test_s9_speech_is_found_where_it_is_at_any_sample_rate_and_length():
+    """At 22,050 Hz a 10 ms hop is 220.5 samples: hops must start on the exact time, or speech found
+    late in a long file lands seconds off (an hour drifted 8 s, and QA flagged silence as speech)."""
+    import numpy as np
+
+    from studio.qa.sync import HOP_MS, SPEECH_BAND_HZ, envelopes
+    sr, seconds = 22050, 600
+    x = np.zeros(sr * seconds, np.float32)
+    burst = slice(int(590.0 * sr), int(590.5 * sr))
+    x[burst] = 0.5 * np.sin(2 * np.pi * 440 * np.arange(burst.stop - burst.start) / sr)
+    full, _, _ = envelopes(AudioSource.of(x, sr), int(seconds * 1000 / HOP_MS), SPEECH_BAND_HZ)
+    loud = np.flatnonzero(full > full.max() - 6) * HOP_MS
+    assert 589_980 <= loud.min() and loud.max() <= 590_510

@@ -49,18 +49,21 @@ def envelopes(audio: AudioSource, n_hops: int, band: tuple[float, float], resamp
     once, in batches, so memory does not grow with the length of a WAV on disk.
     """
     sr = audio.sample_rate
-    hop = max(1, int(round(sr * HOP_MS / 1000.0)))
+    hop_f = sr * HOP_MS / 1000.0                   # 220.5 samples at 22,050 Hz: blocks start on the exact
+    hop = max(1, int(round(hop_f)))                # time (a whole-sample hop would drift 8 s an hour)
     f = np.fft.rfftfreq(hop, 1.0 / sr)
     sel = (f >= band[0]) & (f <= band[1])
     full = np.empty(n_hops + 1)
     part = np.empty(n_hops + 1)
     n_rs = int(audio.frames * resample_to / sr)
     resampled = np.zeros(n_rs, np.float32)
-    for k0 in range(0, n_hops + 1, ENVELOPE_CHUNK_HOPS):   # block k covers [(k - 0.5) hop, (k + 0.5) hop)
+    start_of = lambda k: int(round((k - 0.5) * hop_f))   # noqa: E731 - block k covers [(k - 0.5), (k + 0.5)) hops
+    for k0 in range(0, n_hops + 1, ENVELOPE_CHUNK_HOPS):
         k1 = min(n_hops + 1, k0 + ENVELOPE_CHUNK_HOPS)
-        s0, s1 = k0 * hop - hop // 2, k1 * hop - hop // 2
-        x = audio.read(s0, s1 + 1)                          # one sample more: interpolation across the seam
-        spec = np.abs(np.fft.rfft(x[:-1].reshape(k1 - k0, hop), axis=1)) ** 2
+        starts = np.round((np.arange(k0, k1) - 0.5) * hop_f).astype(np.int64)
+        s0, s1 = start_of(k0), start_of(k1)             # this batch's samples; s1 starts the next one
+        x = audio.read(s0, max(s1, int(starts[-1]) + hop) + 1)   # one sample more: interpolation across the seam
+        spec = np.abs(np.fft.rfft(x[(starts - s0)[:, None] + np.arange(hop)[None, :]], axis=1)) ** 2
         full[k0:k1] = spec.sum(axis=1)
         part[k0:k1] = spec[:, sel].sum(axis=1)
         j0 = min(n_rs, int(math.ceil(max(s0, 0) * resample_to / sr)))
