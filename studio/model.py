@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.edit.editor import KINDS, TimelineEditor, events_of
+from studio.edit.editor import ABSENT, KINDS, TimelineEditor, events_of
 from studio.events import Event
 from engine.client import read_audio
 from studio.plan import Project, open_project
@@ -375,8 +375,11 @@ def _paint_generated(editor, result, t0_ms, t1_ms) -> None:
     name = f"generate mouth track {how} over {where}"
     with editor.transaction(name):
         editor.paint_mouth_runs(runs, name)
-        if result.mode == "text" and isinstance(editor.docs["mouth"], dict):
+        doc = editor.docs["mouth"]
+        if result.mode == "text" and isinstance(doc, dict):
             editor.set_key("mouth", "units", result.units, name)   # the words lane shows them
+        elif isinstance(doc, dict) and "units" in doc:             # words of an earlier text no longer hold
+            editor.set_key("mouth", "units", ABSENT, name)
 
 
 def _ms(x: float):

@@ -116,7 +116,7 @@ def test_double_click_inserts_and_delete_removes(window, qtbot, demo):
     open_zoomed(window, qtbot, demo, 0.0, 7.1)
     ed = window.model.editor
     n = len(ed.events("expression"))
-    click(window, "expression", 5.0, double=True)
+    click(window, "expression", 5.02, double=True)       # on the frame 5.00–5.04
     assert len(ed.events("expression")) == n + 1
     new = [e for e in ed.events("expression") if e["t_ms"] == 5000]
     assert new and new[0]["expression"] == "blink"

@@ -16,11 +16,13 @@ os.environ["LIPSYNC_NO_AUDIO"] = "1"
 os.environ["LIPSYNC_NO_DIALOGS"] = "1"
 
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt  # noqa: E402
-from PySide6.QtGui import QWheelEvent  # noqa: E402
+from PySide6.QtCore import QEvent  # noqa: E402
+from PySide6.QtGui import QHelpEvent, QWheelEvent  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLineEdit, QPlainTextEdit, QAbstractSpinBox, QTabBar, QToolTip  # noqa: E402
 
 from studio_fixtures import lane_point  # noqa: E402
+from test_studio_saving import double_click  # noqa: E402
 from widgets.main_window import MainWindow  # noqa: E402
 
 SAMPLES = ROOT / "tests" / "data" / "production_samples"
@@ -138,6 +140,8 @@ def hover(w, qtbot, kind, t, y=None):
     p = w.timeline.lane_widget(kind).mapFromScene(vb.mapViewToScene(QPointF(t, (y0 + y1) / 2 if y is None else y)))
     QTest.mouseMove(vp, QPoint(p.x(), p.y()))
     qtbot.wait(30)
+    shown = w.timeline.hover_line.text()
+    assert shown and shown == QToolTip.text().replace("\n", "  ·  ")   # the line and the tooltip agree
     return QToolTip.text()
 
 
@@ -265,6 +269,9 @@ def test_defect_10_hovering_every_lane_names_what_is_under_the_pointer(w, qtbot,
     assert "view" in hover(w, qtbot, "view", 27.62)
     assert "window" in hover(w, qtbot, "sync", 27.62)
     assert "frame" in hover(w, qtbot, "wave", 27.62)
+    vp = w.timeline.lane_widget("mouth").viewport()            # the view's own tooltip request, after the
+    QApplication.sendEvent(vp, QHelpEvent(QEvent.Type.ToolTip, QPoint(40, 20), vp.mapToGlobal(QPoint(40, 20))))
+    assert QToolTip.text() and "frame" in QToolTip.text()       # pointer rests, keeps the readout shown
 
 
 def test_defect_11_the_waveform_is_drawn_where_its_samples_are_after_a_wheel_zoom(w, qtbot, tmp_path):
@@ -490,3 +497,51 @@ def test_s15_every_shortcut_of_the_key_table_works_from_wherever_the_focus_is(w,
         assert fired, f"{entry.keys} ({entry.text}) did not reach its action with the focus on the {place}"
         if w.playback.playing:
             w.playback.pause()
+
+
+# ----------------------------------------------------- found by a working day on the studio (a user's report)
+def test_s15_double_click_inserts_on_the_frame_under_the_pointer_and_only_there(w, qtbot, cat):
+    open_(w, qtbot, cat)
+    zoom(w, qtbot, 11.68, 59)
+    before = {e["t_ms"]: e["mouth_id"] for e in w.model.editor.events("mouth")}
+    double_click(w, "mouth", 11.635)                                       # right half of 11600–11640
+    after = {e["t_ms"]: e["mouth_id"] for e in w.model.editor.events("mouth")}
+    assert after[11600] == 1 and after[11640] == before[11640]
+    assert {t for t in after if after[t] != before.get(t)} == {11600}
+
+
+def test_s15_without_snapping_a_drag_lands_on_whole_milliseconds(w, qtbot, cat):
+    open_(w, qtbot, cat)
+    zoom(w, qtbot, 15.24, 50)
+    w.timeline.setFocus()
+    key(Qt.Key.Key_G, CTRL)
+    assert w.status_snap.text() == "snap off"
+    lane = w.timeline.lanes["mouth"]
+    i = lane.event_at(15.25)
+    s, e = lane.span(i)
+    drag_path(w, qtbot, "mouth", [e - 0.002, e + 0.0173])
+    assert all(float(x["t_ms"]).is_integer() and float(x.get("dur_ms", 0)).is_integer()
+               for x in w.model.editor.events("mouth"))
+
+
+def test_s15_a_new_session_forgets_the_last_ones_range_and_notes(w, qtbot, cat, tmp_path):
+    open_(w, qtbot, cat)
+    ruler_drag(w, qtbot, 10.0, 11.0)
+    assert w.align_panel.part.isEnabled()
+    open_(w, qtbot, ROOT / "assets_min" / "demo" / "session.json")
+    assert w.timeline.selected_range() is None and not w.align_panel.part.isEnabled()
+    assert w.align_panel.status.text() == "" and w.transport.goto.text() == ""
+    assert "demo/session.json" in w.windowTitle()                         # which session.json: its folder
+
+
+def test_s13_words_of_an_earlier_text_leave_with_a_track_generated_from_the_audio_alone():
+    from studio.edit.editor import TimelineEditor
+    from studio.model import _paint_generated
+    from studio.qa.align.aligner import AlignResult
+    doc = {"step_ms": 40, "frames": [{"t_ms": 0, "mouth_id": 0}], "units": [{"text": "ka", "t0_ms": 0, "t1_ms": 40}]}
+    ed = TimelineEditor({"mouth": doc}, 40, audio_ms=80)
+    r = AlignResult(np.array([1, 0], np.int8), 40.0, 80.0, "audio", np.zeros(8, np.int8), np.zeros(8, bool))
+    _paint_generated(ed, r, None, None)
+    assert "units" not in ed.docs["mouth"] and len(ed.undo_stack) == 1
+    ed.undo()
+    assert ed.docs["mouth"]["units"] == doc["units"]

@@ -281,9 +281,10 @@ def test_s15_saving_a_one_event_per_line_track_writes_the_edit_alone_also_an_ins
     before = mouth.read_bytes()
     window.timeline.show_range(3.0, 4.0)
     qtbot.wait(50)
-    double_click(window, "mouth", 3.48)               # between the events at 3400 and 3600 ms
-    assert window.model.editor.undo_name == "insert mouth event at 3480 ms"
+    double_click(window, "mouth", 3.49)               # the frame 3480–3520, between the events at 3400 and 3600 ms
+    assert window.model.editor.undo_name == "insert a at 3480 ms"
     QTest.keyClick(window, Qt.Key.Key_S, CTRL)
     saved(window, qtbot)
     assert changed_lines(before, mouth.read_bytes()) == \
-        ([], ['    {"t_ms": 3480, "mouth_id": 1},'])     # t_ms first, as the file has it
+        ([], ['    {"t_ms": 3480, "mouth_id": 1},',      # t_ms first, as the file has it; one frame only:
+              '    {"t_ms": 3520, "mouth_id": 5},'])     # the event in force there goes on after it

@@ -143,6 +143,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status_warnings)
         self.status_drift = QLabel("")
         self.statusBar().addPermanentWidget(self.status_drift)
+        self.status_snap = QLabel("")          # a reminder while drags do not snap to frames
+        self.status_snap.setStyleSheet("color: #f0b040;")
+        self.statusBar().addPermanentWidget(self.status_snap)
         self.statusBar().addPermanentWidget(self.transport.output_label)
 
     def _connect(self) -> None:
@@ -173,7 +176,7 @@ class MainWindow(QMainWindow):
         t.loop_toggled.connect(self.set_loop)
         t.volume_changed.connect(lambda v: self.playback.engine and self.playback.engine.set_volume(v))
         t.mute_toggled.connect(lambda on: self.playback.engine and self.playback.engine.set_muted(on))
-        t.go_to_time.connect(self.go_to_time)
+        t.go_to_time.connect(self.go_to_typed_time)
         t.bad_time.connect(lambda msg: self.statusBar().showMessage(msg, 5000))
         q.jump_to.connect(self.go_to_time)
         q.jump_to_frame.connect(self.go_to_frame)
@@ -222,6 +225,12 @@ class MainWindow(QMainWindow):
         if remember:
             self.settings.setValue("theme", theme)
 
+    def set_snap(self, on: bool) -> None:
+        self.timeline.set_snap(on)
+        self.status_snap.setText("" if on else "snap off")
+        self.statusBar().showMessage("drags snap to frames" if on else
+                                     "snap off: drags land on whole milliseconds (Ctrl+G snaps again)", 4000)
+
     def set_lane_visible(self, key: str, on: bool) -> None:
         self.timeline.set_lane_visible(key, on)
 
@@ -258,7 +267,8 @@ class MainWindow(QMainWindow):
             return
         s = self.model.project.session
         mark = "*" if self.model.dirty else ""
-        self.setWindowTitle(f"Lip-sync Studio — {mark}{s.session_id} ({Path(s.path).name})")
+        where = Path(s.path)                    # the folder too: sessions are often all called session.json
+        self.setWindowTitle(f"Lip-sync Studio — {mark}{s.session_id} ({where.parent.name}/{where.name})")
 
     def _on_project(self, project) -> None:
         self.update_title()
@@ -278,6 +288,7 @@ class MainWindow(QMainWindow):
         self.qa.clear_before_after()
         self.qa.clear_drift()
         self.status_drift.setText("")
+        self.transport.goto.clear()
         self.qa.set_fallbacks(self.model.fallback_runs())
         markers = self.settings.value(f"markers/{os.path.abspath(project.session.path)}", [], list) or []
         self.model.set_markers([float(m) for m in markers])
@@ -348,6 +359,11 @@ class MainWindow(QMainWindow):
 
     def go_to_time(self, seconds: float) -> None:
         self.go_to_frame(self.model.frame_at(seconds))
+
+    def go_to_typed_time(self, seconds: float) -> None:
+        """The go-to field: there, and in view — also when the playhead is already there, out of view."""
+        self.go_to_time(seconds)
+        self.timeline.ensure_visible(self.model.time_of(self.model.frame))
 
     def step_frames(self, n: int) -> None:
         if self.playback.playing:

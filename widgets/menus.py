@@ -51,7 +51,7 @@ def table(w) -> list[Entry]:
         Entry("&Edit", "Shift expression track…", lambda: w.edits.shift_dialog("expression")),
         Entry("&Edit", "Shift pose track…", lambda: w.edits.shift_dialog("pose")),
         Entry("&Edit", "Generate mouth track from audio…", lambda: w.show_dock("align"), "Ctrl+Shift+G"),
-        Entry("&Edit", "Snap to frame grid", lambda on: w.timeline.set_snap(on), "Ctrl+G", checkable=True, name="snap"),
+        Entry("&Edit", "Snap to frame grid", lambda on: w.set_snap(on), "Ctrl+G", checkable=True, name="snap"),
         Entry("&Playback", "Play / pause", lambda: w.playback.toggle(), "Space"),
         Entry("&Playback", "Previous frame", lambda: w.step_frames(-1), "Left"),
         Entry("&Playback", "Next frame", lambda: w.step_frames(1), "Right"),

@@ -363,7 +363,8 @@ class TimelineEditor:
     # -------------------------------------------------------- edit verbs
     def _snap(self, t: float, snap: bool) -> float:
         t = max(0.0, t)
-        return float(round(t / self.step_ms) * self.step_ms) if snap else round(t, 3)
+        # unsnapped: whole milliseconds (t_ms is an integer in the format; a file of integers stays one)
+        return float(round(t / self.step_ms) * self.step_ms) if snap else float(round(t))
 
     def _resorted(self, kind: str, changed: dict[int, dict], name: str) -> None:
         """Apply per-index event replacements, keeping the list sorted (stable) and minimal."""

@@ -11,6 +11,14 @@ from studio.background import run_in_process
 from widgets.workers import Job
 
 
+def guess_lang(text: str) -> str:
+    """A session that names no language: Japanese when the text has kana or kanji, English when it has
+    only Latin letters, else the aligner's default (Japanese)."""
+    if any("\u3040" <= c <= "\u30ff" or "\u4e00" <= c <= "\u9fff" for c in text):
+        return "ja"
+    return "en" if any(c.isascii() and c.isalpha() for c in text) else "ja"
+
+
 class AlignFlows:
     def __init__(self, window):
         self.w = window
@@ -20,11 +28,16 @@ class AlignFlows:
         return f"align_text/{os.path.abspath(self.w.model.project.session.path)}"
 
     def on_project(self) -> None:
+        """A new session: its text and language, nothing left of the last one (a running generation is
+        dropped, its note cleared)."""
+        if self.job is not None:
+            self.cancel()
+        self.w.align_panel.status.setText("")
         s = self.w.model.project.session
         remembered = self.w.settings.value(self._key())
-        text = remembered if remembered is not None else (s.text or "")
-        lang = self.w.settings.value(self._key() + "/lang", s.lang or "ja")
-        self.w.align_panel.set_text(str(text), str(lang))
+        text = str(remembered if remembered is not None else (s.text or ""))
+        lang = self.w.settings.value(self._key() + "/lang", s.lang or guess_lang(text))
+        self.w.align_panel.set_text(text, str(lang))
 
     def remember(self, text: str) -> None:
         if self.w.model.project is not None:

@@ -175,7 +175,7 @@ class FileFlows:
     def ask_recover(self, session: Path) -> bool:
         if os.environ.get("LIPSYNC_NO_DIALOGS"):
             return False
-        answer = QMessageBox.question(self.w, "Recover edits", f"{session.name} has unsaved edits from a session that "
+        answer = QMessageBox.question(self.w, "Recover edits", f"{session} has unsaved edits from a session that "
                                                                "did not end normally. Recover them?")
         return answer == QMessageBox.StandardButton.Yes
 

@@ -67,6 +67,10 @@ class PoseInspector(QWidget):
         for w in (*self.boxes.values(), self.apply_button, self.add_button):
             w.setEnabled(on)
         if not on:
+            for name, box in self.boxes.items():      # a neutral pose, not a box's minimum (scale 0.010)
+                box.blockSignals(True)
+                box.setValue(1.0 if name == "scale" else 0.0)
+                box.blockSignals(False)
             self.index = None
             self.title.setText("pose key: — (no pose timeline)" if self.model.project else "pose key: —")
 

@@ -8,6 +8,7 @@ another and never moves the rest of the track, however far the drag goes.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -195,14 +196,15 @@ class EventLaneItem(pg.GraphicsObject):
         t = ev.pos().x()
         if ev.isStart():
             mode, i = self._hit(ev.buttonDownPos().x())
-            if mode == "empty":
+            # Ctrl+drag is a rubber band everywhere: a production track has no empty lane space to start one
+            if mode == "empty" or ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
                 self._drag = {"mode": "band", "from": ev.buttonDownPos().x()}
             else:
                 if mode == "body" and i not in self.selected:
                     self.selected = {i}
                 sel = sorted(self.selected) if mode == "body" else [i]
                 self._drag = {"mode": mode, "sel": sel, "orig": list(sel), "from": ev.buttonDownPos().x(),
-                              "last": 0.0, "index": i}
+                              "last": 0.0, "index": i, "start": self.span(sel[0])[0]}
                 self.editor.begin(f"drag {self.kind}")
         d = self._drag
         if d is None:
@@ -240,8 +242,8 @@ class EventLaneItem(pg.GraphicsObject):
         try:
             if d["mode"] == "body":
                 d["sel"] = ed.restart_group(ed.move, self.kind, d["orig"], (t - d["from"]) * 1000.0, snap=self.snap)
-                self.selected = set(d["sel"])
-                self._show_indicator(self.events()[d["sel"][0]]["t_ms"] / 1000.0, t)
+                self.selected = set(d["sel"])   # "at the edge" compares where the event is with where it was asked to go
+                self._show_indicator(self.events()[d["sel"][0]]["t_ms"] / 1000.0, d["start"] + t - d["from"])
             elif d["mode"] == "start":
                 ed.restart_group(ed.resize, self.kind, d["index"], start_ms=t * 1000.0, snap=self.snap)
                 self._show_indicator(self.events()[d["index"]]["t_ms"] / 1000.0, t)
@@ -252,7 +254,7 @@ class EventLaneItem(pg.GraphicsObject):
             self.edit_failed.emit(str(err))
 
     # ------------------------------------------------------- drag indicator
-    def _show_indicator(self, landed_s: float, pointer_s: float) -> None:
+    def _show_indicator(self, landed_s: float, wanted_s: float) -> None:
         """A line where the dragged edge landed and its time, frame and snapping, near the pointer."""
         vb = self.getViewBox()
         if vb is None:
@@ -268,7 +270,7 @@ class EventLaneItem(pg.GraphicsObject):
         line, text = self._indicator
         step = self.editor.step_ms
         frame = int(round(landed_s * 1000.0 / step))
-        held = abs(landed_s - pointer_s) > 1.5 * step / 1000.0
+        held = abs(landed_s - wanted_s) > 1.5 * step / 1000.0
         n = self.editor.last_replaced
         replacing = f"replacing {n}" if n else ""
         text.setText(f"{landed_s:.3f} s · frame {frame}" + (" · snapped" if self.snap else "")
@@ -289,16 +291,18 @@ class EventLaneItem(pg.GraphicsObject):
 
     # -------------------------------------------------------------- verbs
     def insert_at(self, t: float) -> None:
-        """Double-click: a new event at the clicked frame, one step long where lengths are explicit."""
+        """Double-click: a new event on the clicked frame (the frame under the pointer, not the nearest
+        boundary). A mouth event takes that one frame, overwriting what showed there and no more (the
+        overwrite rule); an expression gets a blink there."""
         step = self.editor.step_ms
-        t_ms = round(t * 1000.0 / step) * step if self.snap else round(t * 1000.0)
-        if self.kind == "mouth":
-            new = self.editor.mouth_event(t_ms, t_ms + step, 1)   # an 'a', in the track's own form
-        else:
-            new = {"t_ms": t_ms, "dur_ms": 120, "expression": "blink"}
+        t_ms = math.floor(t * 1000.0 / step) * step if self.snap else round(t * 1000.0)
         try:
-            i = self.editor.insert(self.kind, new)
-            self.selected = {i}
+            if self.kind == "mouth":
+                self.editor.paint_mouth_runs([(t_ms, t_ms + step, 1)], f"insert a at {t_ms:g} ms")
+                i = self.event_at(t_ms / 1000.0)
+            else:
+                i = self.editor.insert(self.kind, {"t_ms": t_ms, "dur_ms": 120, "expression": "blink"})
+            self.selected = {i} if i is not None else set()
             self.selection_changed.emit()
         except EditError as err:
             self.edit_failed.emit(str(err))

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QFontMetricsF
 
 from contracts.timelines import MOUTHS
 
-PAD_PX = 6        # space kept clear after a name
+PAD_PX = 4        # space kept clear after a name
 LIMIT = 200       # most names drawn at once
 
 
@@ -20,7 +19,7 @@ class RunLabels:
     def __init__(self, plot: pg.PlotItem):
         self.plot = plot
         self.items: list[pg.TextItem] = []
-        self._metrics: QFontMetricsF | None = None
+        self._widths: dict[str, float] = {}
 
     def _item(self, k: int) -> pg.TextItem:
         while len(self.items) <= k:
@@ -31,19 +30,23 @@ class RunLabels:
         return self.items[k]
 
     def width_px(self, text: str) -> float:
-        if self._metrics is None:
-            self._metrics = QFontMetricsF(self._item(0).textItem.font())
-        return self._metrics.horizontalAdvance(text) + PAD_PX
+        """The drawn width of a name (the text item's margins included), measured once per name."""
+        if text not in self._widths:
+            probe = pg.TextItem(text)
+            self._widths[text] = probe.textItem.boundingRect().width() + PAD_PX
+        return self._widths[text]
 
-    def show(self, mouth: np.ndarray, first: int, step_s: float, px_per_s: float) -> None:
-        """Name the runs of `mouth` (frames from `first`) that are wide enough; hide the rest."""
+    def show(self, mouth: np.ndarray, first: int, step_s: float, px_per_s: float, left_s: float = 0.0) -> None:
+        """Name the runs of `mouth` (frames from `first`) that are wide enough; hide the rest. A run that
+        starts left of the view (`left_s`) is named from the view's edge, by what is left of it in view."""
         shown = 0
         if len(mouth):
             change = np.flatnonzero(np.diff(np.concatenate([[-1], mouth])) != 0)
             if len(change) <= LIMIT:
                 ends = np.append(change[1:], len(mouth))
                 for k, e in zip(change.tolist(), ends.tolist()):
-                    room = (e - k) * step_s * px_per_s
+                    x = max((first + k) * step_s, left_s)
+                    room = ((first + e) * step_s - x) * px_per_s
                     name = MOUTHS[int(mouth[k])]
                     if room < self.width_px(name):
                         name = "cl" if name == "closed" else None     # a short closed run: its short name
@@ -52,7 +55,7 @@ class RunLabels:
                     item = self._item(shown)
                     if item.textItem.toPlainText() != name:
                         item.setText(name)
-                    item.setPos((first + k) * step_s, 0.5)
+                    item.setPos(x, 0.5)
                     item.setVisible(True)
                     shown += 1
         for item in self.items[shown:]:

@@ -58,8 +58,8 @@ def _frames(t0_ms: float, t1_ms: float, step_ms: float, n: int) -> tuple[int, in
 
 
 def expression_events(track, n: int, step_ms: float, session_ms: float) -> tuple[np.ndarray, np.ndarray]:
-    """(change points, overlays) as (1, n, 4) images: each event's frames in its label's colour, with
-    a darker first frame so neighbouring events of one label stay apart."""
+    """(change points, overlays) as (1, n, 4) images: each event's frames in its label's colour (the
+    lane's outlines, drawn over them when zoomed in, tell neighbouring events of one label apart)."""
     changes = np.zeros((1, n, 4), np.uint8)
     overlays = np.zeros((1, n, 4), np.uint8)
     if track is None:
@@ -71,7 +71,6 @@ def expression_events(track, n: int, step_ms: float, session_ms: float) -> tuple
             continue
         color = style.EXPR_COLORS.get(label or "normal", (150, 150, 150))
         img[0, a:b] = (*color, 235)
-        img[0, a] = (*(c * 3 // 5 for c in color), 255)
     return changes, overlays
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QByteArray, QPoint, Qt, Signal
-from PySide6.QtWidgets import QGraphicsItem, QLabel, QSplitter, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from contracts.timelines import MOUTHS
 from render.views import FIRST_DIAGONAL, VIEWS
 from widgets.timeline import strips, style
 from widgets.timeline.event_lane import EventLaneItem
+from widgets.timeline.hover import HoverReadout
 from widgets.timeline.labels import RunLabels
 from widgets.timeline.overview import Overview
 from widgets.timeline.words import WordsLaneItem
@@ -41,7 +42,6 @@ LANES = [  # key, title, default height, minimum height, tooltip
     ("view", "view", 30, 20, "The view each frame draws; red ticks on top mark fallback frames."),
 ]
 POSE_LANES = ("angles", "offsets", "scale")
-END_GAP_PX = 90   # end markers closer than this share one name on the ruler
 MIN_Y_RANGE = {"angles": 10.0, "offsets": 20.0, "scale": 4.0}   # a flat curve still gets a readable axis
 STRIPS = [  # key, lane, y0, height, z: images on the frame grid (strips.py)
     ("mouth", "mouth", 0.0, 1.0, 0), ("problems", "mouth", 0.86, 0.14, 24),   # over the event outlines (z 20)
@@ -88,6 +88,17 @@ class RulerBox(pg.ViewBox):
             self.clicked.emit(self.mapSceneToView(ev.scenePos()).x())
         else:
             super().mouseClickEvent(ev)
+
+
+_TEXT_PX: dict[str, float] = {}
+
+
+def _text_px(text: str) -> float:
+    """Drawn width of a text item's text, measured once per text."""
+    if text not in _TEXT_PX:
+        probe = pg.TextItem(text)            # kept in a name: its text item dies with it
+        _TEXT_PX[text] = probe.textItem.boundingRect().width()
+    return _TEXT_PX[text]
 
 
 def _cached(item):
@@ -183,6 +194,16 @@ class TimelineView(QWidget):
         for i, (_, _, height, _, _) in enumerate(LANES):
             self.splitter.setStretchFactor(i, height)
         lay.addWidget(self.ruler)
+        self.hover_line = QLabel("")
+        self.hover_line.setStyleSheet("font-size: 8pt; padding: 1px 6px; color: #d8d8e0;")
+        self.hover_line.setToolTip("What is under the pointer in the lanes")
+        # a fixed box: its text changes with every pointer move and must never reflow the lanes above it
+        self.hover_line.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.hover_line.setFixedHeight(self.hover_line.fontMetrics().height() + 4)
+        lay.addWidget(self.hover_line)
+        self.hover = HoverReadout(self, self.hover_line)
+        for w in self.widgets.values():
+            w.viewport().installEventFilter(self.hover)
         self.legend = QLabel("")
         self.legend.setWordWrap(True)
         self.legend.setStyleSheet("font-size: 8pt; padding: 2px 6px;")
@@ -205,6 +226,7 @@ class TimelineView(QWidget):
         angles = self.plots["angles"].getViewBox()
         angles.sigYRangeChanged.connect(self._place_threshold_labels)
         angles.sigResized.connect(self._place_threshold_labels)
+        self.plots["mouth"].getViewBox().sigResized.connect(self._on_range)   # names fit a new width
         self._legend_text()
 
     # ------------------------------------------------------------ structure
@@ -264,7 +286,7 @@ class TimelineView(QWidget):
         self._ends_key, self._ends = None, []
         self.curves.clear()
         self.lanes.clear()
-        self._range = None
+        self.set_range(None)                  # a range of the last session means nothing here (Generate forgets it)
         project = model.project
         step = project.plan.step_ms / 1000.0
         self.axis.step_s = step
@@ -380,25 +402,34 @@ class TimelineView(QWidget):
 
     def _place_end_names(self) -> None:
         """Where the audio and each timeline end, named once, at the top of the audio lane (never over events or
-        threshold names); ends too close to tell apart at this zoom share one name."""
-        ruler = self.plots["wave"]
+        threshold names): only ends in view, each name beside its line on the side with room, and ends whose
+        names would run into each other at this zoom share one name."""
+        lane = self.plots["wave"]
         for item in self._end_texts:
-            ruler.removeItem(item)
+            lane.removeItem(item)
         self._end_texts = []
-        vb = self.ruler_box
-        px_per_s = max(vb.width(), 200.0) / max(vb.viewRange()[0][1] - vb.viewRange()[0][0], 1e-9)
-        groups: list[list] = []
-        for t, name, color in sorted(self._ends):
-            if groups and (t - groups[-1][-1][0]) * px_per_s < END_GAP_PX:
-                groups[-1].append((t, name, color))
-            else:
-                groups.append([(t, name, color)])
+        vb = lane.getViewBox()
+        (a, b), _ = vb.viewRange()
+        px = max(vb.width(), 1.0) / max(b - a, 1e-9)
+        groups: list[list] = []                                  # [(t, name, colour), ...]
+        for end in sorted(e for e in self._ends if a <= e[0] <= b):
+            if groups:
+                last = groups[-1]
+                text = " · ".join(n for _, n, _ in last + [end])
+                if (end[0] - a) * px - _text_px(text) < (last[0][0] - a) * px + 4 or \
+                        (end[0] - last[-1][0]) * px < _text_px(end[1]) + 8:
+                    last.append(end)                              # would overlap the last name: share it
+                    continue
+            groups.append([end])
         for group in groups:
-            text = pg.TextItem(" · ".join(n for _, n, _ in group), color=group[0][2], anchor=(1, 0),
+            label = " · ".join(n for _, n, _ in group)
+            x = group[-1][0]
+            right_room = (x - a) * px >= _text_px(label)         # the name ends at its line, else starts there
+            text = pg.TextItem(label, color=group[0][2], anchor=(1, 0) if right_room else (0, 0),
                                fill=pg.mkBrush(20, 20, 24, 190))
             text.setZValue(30)
-            text.setPos(group[-1][0], 1.0)
-            ruler.addItem(text, ignoreBounds=True)
+            text.setPos(x if right_room else group[0][0], 1.0)
+            lane.addItem(text, ignoreBounds=True)
             self._end_texts.append(text)
 
     def set_snap(self, on: bool) -> None:
@@ -492,8 +523,7 @@ class TimelineView(QWidget):
         _remove_all(self._range_items)
         self._range = rng
         if rng is not None:
-            for key, p in [("ruler", self.ruler.getPlotItem()), ("mouth", self.plots["mouth"]),
-                           ("expression", self.plots["expression"])]:
+            for key, p in [("ruler", self.ruler.getPlotItem()), *self.plots.items()]:   # over every lane
                 region = pg.LinearRegionItem(rng, movable=False, brush=pg.mkBrush(*style.SELECTION, 70),
                                              pen=pg.mkPen(style.SELECTION, width=2))
                 region.setZValue(25)  # over the lane's event outlines (z 20), which hid its edges
@@ -535,13 +565,8 @@ class TimelineView(QWidget):
         vb = self.plots[key].getViewBox()
         if not vb.sceneBoundingRect().contains(pos):
             return
-        t = vb.mapSceneToView(pos).x()
-        text = self.hover_text(key, t)
-        if text:
-            w = self.widgets[key]
-            QToolTip.showText(w.mapToGlobal(w.mapFromScene(pos)) + QPoint(14, 10), text, w)
-        else:
-            QToolTip.hideText()
+        w = self.widgets[key]
+        self.hover.show(self.hover_text(key, vb.mapSceneToView(pos).x()), w, w.mapToGlobal(w.mapFromScene(pos)))
 
     def hover_text(self, key: str, t: float) -> str:
         """The value under the pointer in a lane (what the tooltip shows)."""
@@ -652,4 +677,4 @@ class TimelineView(QWidget):
         a, b = self.visible_range()
         i0, i1 = max(0, int(a / step)), min(self._data["n"], int(b / step) + 1)
         px_per_s = self.plots["mouth"].getViewBox().width() / max(b - a, 1e-9)
-        self.run_labels.show(self._data["model"].project.plan.mouth[i0:i1], i0, step, px_per_s)
+        self.run_labels.show(self._data["model"].project.plan.mouth[i0:i1], i0, step, px_per_s, max(a, 0.0))
