@@ -545,3 +545,18 @@ def test_s13_words_of_an_earlier_text_leave_with_a_track_generated_from_the_audi
     assert "units" not in ed.docs["mouth"] and len(ed.undo_stack) == 1
     ed.undo()
     assert ed.docs["mouth"]["units"] == doc["units"]
+
+
+def test_s8_escape_cancels_a_running_export_instead_of_hiding_it(w, qtbot, cat, tmp_path):
+    open_(w, qtbot, cat)
+    QTest.mouseClick(w.timeline.lane_widget("mouth").viewport(), LEFT, NONE, lane_point(w, "mouth", 5.0))
+    key(Qt.Key.Key_3)                                                      # an unsaved edit
+    dlg = w.export_dialog()
+    assert any("unsaved edits included" in lbl.text() for lbl in dlg.findChildren(type(w.readout)))
+    dlg.out_edit.setText(str(tmp_path / "out"))
+    dlg.show()
+    QTest.mouseClick(dlg.start_button, LEFT)
+    QTest.keyClick(dlg, Qt.Key.Key_Escape)
+    assert dlg.isVisible() and dlg.job is not None and dlg.job.cancel.is_set()
+    qtbot.waitUntil(lambda: dlg.job is None or dlg.result is not None, timeout=60000)
+    dlg.close()

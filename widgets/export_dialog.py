@@ -45,7 +45,7 @@ class ExportDialog(QDialog):
     jump_to_frame = Signal(int)
 
     def __init__(self, project, out_dir: Path, parent=None, audio: tuple | None = None,
-                 settings: QSettings | None = None):
+                 settings: QSettings | None = None, unsaved: bool = False):
         super().__init__(parent)
         self.audio = audio if audio and audio[0] is not None else None   # the studio's decoded WAV, reused
         self.settings = settings if settings is not None else getattr(parent, "settings", None) or QSettings()
@@ -82,6 +82,11 @@ class ExportDialog(QDialog):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
+        if unsaved:   # the studio exports what it shows; `main.py export` reads the files
+            note = QLabel("The export uses the timelines as they are in the studio, unsaved edits included.")
+            note.setWordWrap(True)
+            note.setStyleSheet("color: #f0b040;")
+            lay.addWidget(note)
         self.out_edit.textChanged.connect(self._describe_target)
         self.scheduler_edit.textChanged.connect(self._describe_target)
         self._describe_target()
@@ -222,19 +227,24 @@ class ExportDialog(QDialog):
 
     def _on_failed(self, message: str) -> None:
         cancelled = message == "export cancelled"
-        self.status.setText("Export cancelled: the previous sequence is intact." if cancelled
-                            else f"Export failed: {message} The previous sequence is intact.")
+        self.status.setText("Export cancelled: nothing in the folder was changed." if cancelled
+                            else f"Export failed: {message} Nothing in the folder was changed.")
         self.cancel_button.setText("Close")
         for w in (self.browse_button, self.start_button, self.out_edit, self.scheduler_edit, self.check_button):
             w.setEnabled(True)
         self.job = None
 
     def _cancel(self) -> None:
-        if self.job is not None and self.result is None and not self.job.cancel.is_set():
-            self.job.cancel.set()
-            self.status.setText("Cancelling…")
-            return
         self.reject()
+
+    def reject(self) -> None:  # noqa: D401 - Escape, the Cancel button and the window's close button
+        """A running export is cancelled, not hidden (Escape used to hide the dialog while it went on)."""
+        if self.job is not None and self.result is None:
+            if not self.job.cancel.is_set():
+                self.job.cancel.set()
+                self.status.setText("Cancelling…")
+            return
+        super().reject()
 
     def _jump(self) -> None:
         self.jump_to_frame.emit(self.result.report["first_fallback_frames"][0]["frame"])
