@@ -555,6 +555,8 @@ def test_s8_escape_cancels_a_running_export_instead_of_hiding_it(w, qtbot, cat, 
     assert any("unsaved edits included" in lbl.text() for lbl in dlg.findChildren(type(w.readout)))
     dlg.out_edit.setText(str(tmp_path / "out"))
     dlg.show()
+    dlg.activateWindow()                                                   # as the opened dialog is
+    qtbot.waitUntil(dlg.isActiveWindow, timeout=5000)
     QTest.mouseClick(dlg.start_button, LEFT)
     QTest.keyClick(dlg, Qt.Key.Key_Escape)
     assert dlg.isVisible() and dlg.job is not None and dlg.job.cancel.is_set()
