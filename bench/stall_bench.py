@@ -132,6 +132,19 @@ def main() -> None:
     profiling("play", False)
     row("play 3 s", dog.worst(), f"{win.playback.drift.history[-1].get('dropped', '?') if win.playback.drift and win.playback.drift.history else ''}")
 
+    # ---- step through frames with the arrow key, zoomed in (every step renders a frame)
+    win.timeline.show_range(1799.4, 1800.6)
+    win.go_to_time(1799.5)
+    wait(300)
+    dog.reset()
+    profiling("step", True)
+    t_s = time.perf_counter()
+    for _ in range(100):
+        QTest.keyClick(QApplication.focusWidget() or win, Qt.Key.Key_Right)
+        wait(15)
+    profiling("step", False)
+    row("step 100 frames (Right)", dog.worst(), f"{(time.perf_counter() - t_s) / 100 * 1000:.0f} ms a step")
+
     # ---- edit by dragging a mouth event two frames
     t_edit = 1800.0
     win.timeline.show_range(t_edit - 0.6, t_edit + 0.6)

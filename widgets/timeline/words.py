@@ -100,6 +100,12 @@ class WordsLaneItem(pg.GraphicsObject):
             p.setPen(QPen(QColor(*SELECTION), 0))
             x = self._drag["at"] / 1000.0
             p.drawLine(QPointF(x, 0.0), QPointF(x, 1.0))
+            p.save()                                # where the boundary lands (on the frame grid), in pixels
+            p.resetTransform()
+            at = tr.map(QPointF(x, 0.5))
+            p.setPen(QColor(*SELECTION))
+            p.drawText(QPointF(at.x() + 4, at.y() + 4), f"{x:.3f} s")
+            p.restore()
 
     # ------------------------------------------------------------ mouse
     def _boundary_near(self, t_s: float) -> wordsmod.Boundary | None:
