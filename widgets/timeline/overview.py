@@ -54,11 +54,11 @@ class Overview(pg.PlotWidget):
         self.problems = strips.StripItem(0.0, 0.15, z=2)
         for item in (self.mouth, self.problems):
             p.addItem(item)
-        self.window = pg.LinearRegionItem((0, 1), movable=True, brush=pg.mkBrush(255, 255, 255, 40),
-                                          pen=pg.mkPen(style.SELECTION, width=1))
+        self.window = pg.LinearRegionItem((0, 1), movable=True, brush=pg.mkBrush(255, 255, 255, 60),
+                                          pen=pg.mkPen(style.SELECTION, width=2))   # seen even when a few px wide
         self.window.setZValue(10)
         p.addItem(self.window)
-        self.playhead = pg.InfiniteLine(0.0, angle=90, movable=False, pen=pg.mkPen(style.PLAYHEAD, width=1))
+        self.playhead = pg.InfiniteLine(0.0, angle=90, movable=False, pen=pg.mkPen(style.PLAYHEAD, width=2))
         self.playhead.setZValue(11)
         p.addItem(self.playhead)
         self._markers: list = []
