@@ -105,12 +105,13 @@ def export_session(session: str, out: str, allow_fallback: bool, run: str, expec
     plan_identity of the session (remote clusters): a worker that sees its files differently fails
     that session with exit 5 before writing anything."""
     from render.sprites import SPRITES
-    from studio.export.cluster_worker import TaskCancel, check_same_plan, worker_name
+    from studio.export.cluster_worker import TaskCancel, check_same_plan, keep_freed_frames, worker_name
     from studio.export.fg import ExportCancelled, ExportOptions, export_fg
     from studio.plan import open_project
     from studio.qa.sync import sync_for_report
     if _RUN["id"] != run:   # a new batch: sprite files may have changed since this worker's last one
         import cv2
+        keep_freed_frames()
         cv2.setNumThreads(1)
         SPRITES.clear()
         SPRITES.budget = BATCH_SPRITE_CACHE
@@ -148,9 +149,12 @@ def export_session(session: str, out: str, allow_fallback: bool, run: str, expec
 def local_cluster(workers: int):
     """N one-thread worker processes on 127.0.0.1 for this batch only; they end with it (and with this
     process: distributed's worker processes exit when their parent's pipe closes)."""
+    import dask
     from distributed import LocalCluster
     from studio.export.cluster import quiet_dask
     quiet_dask()
+    # the nanny's memory trimming costs every frame a page-faulted buffer (cluster_worker.keep_freed_frames)
+    dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None})
     return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                         scheduler_port=0, dashboard_address=None, silence_logs=logging.CRITICAL)
 

@@ -82,3 +82,53 @@ def test_s14_batch_progress_bar_only_on_a_terminal(monkeypatch, capsys):
     bar.step()
     err = capsys.readouterr().err
     assert "\r[###############...............] 1/2 sessions" in err and "] 2/2 sessions" in err
+
+
+ALLOC_PROBE = r"""
+import ctypes, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = MallInfo2
+if sys.argv[2] == "fix":
+    from studio.export.cluster_worker import keep_freed_frames
+    keep_freed_frames()
+before = libc.mallinfo2().hblks                # buffers mapped on their own (unmapped again when freed)
+frame = np.empty((720, 720, 4), np.float32)    # one frame-sized buffer, 8 MB
+print(libc.mallinfo2().hblks - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+@pytest.mark.parametrize("fix, mapped", [("none", "1"), ("fix", "0")])
+def test_s14_farm_workers_reuse_freed_frame_buffers_under_a_dask_nanny(fix, mapped):
+    """§14 scale: a Dask nanny sets MALLOC_TRIM_THRESHOLD_, which turns off glibc's adaptive mmap
+    threshold, so every frame buffer was mapped, faulted in and unmapped again (1.5x slower exports);
+    the worker-side code puts frame-sized buffers back on the heap."""
+    import os
+    import subprocess
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, MALLOC_TRIM_THRESHOLD_="65536")
+    out = subprocess.run([sys.executable, "-c", ALLOC_PROBE, str(root), fix], env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == mapped
+
+
+def test_s14_local_batch_workers_are_not_told_to_trim_memory():
+    """§14 scale: the workers `batch --local` starts do not get the nanny's MALLOC_TRIM_THRESHOLD_."""
+    import os
+
+    from distributed import Client
+
+    from studio.batch import local_cluster
+    cluster = local_cluster(1)
+    try:
+        with Client(cluster, set_as_default=False) as client:
+            seen = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+    finally:
+        cluster.close(timeout=5)
+    assert list(seen.values()) == [None]

@@ -16,12 +16,33 @@ from studio.export.identity import identity
 from studio.export.workers import RenderSpec, render_into
 
 WORKER_SPRITE_CACHE = 96 << 20
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3      # glibc's mallopt parameters
+_MALLOC = {"tuned": False}
+
+
+def keep_freed_frames() -> None:
+    """Undo the memory trimming a Dask nanny asks of its workers (MALLOC_TRIM_THRESHOLD_=65536).
+    Setting it turns off glibc's adaptive mmap threshold, so every frame-sized buffer is mapped and
+    unmapped and its pages faulted in again: measured 1.5x slower exports (6.2 s -> 9.5 s CPU for
+    ten 7 s sessions). Heap-served buffers up to 32 MiB and 64 MiB of freed heap kept restore the
+    default's speed; idempotent, and a no-op without the variable or without glibc."""
+    if _MALLOC["tuned"] or "MALLOC_TRIM_THRESHOLD_" not in os.environ:
+        return
+    _MALLOC["tuned"] = True
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+        libc.mallopt(_M_TRIM_THRESHOLD, 64 << 20)
+    except (OSError, AttributeError):   # not glibc: its allocator was never told to trim this way
+        pass
 
 
 def dask_setup(worker) -> None:
     """`dask worker ADDR --preload studio.export.cluster_worker` runs this as the worker starts: the imports
     and the identity a first task or check would pay for are done before the worker takes work."""
     import fsspec  # noqa: F401 - the store's I/O layer, for runs that write to an object store
+    keep_freed_frames()
 
     from render.atlas import load_atlas  # noqa: F401
     identity()
@@ -117,6 +138,7 @@ def _worker_atlas(spec: RenderSpec, run: str):
     from render.sprites import SPRITES
     if _WORKER["run"] != run:
         import cv2
+        keep_freed_frames()
         cv2.setNumThreads(1)   # one worker thread per core: OpenCV's own threads would oversubscribe
         SPRITES.clear()
         SPRITES.budget = WORKER_SPRITE_CACHE
