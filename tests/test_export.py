@@ -117,6 +117,19 @@ def test_s8_cancelled_export_leaves_previous_sequence_intact(session, tmp_path):
     assert frames_in(out) == before and [p.name for p in (out / "in").iterdir()] == ["fg"]
 
 
+def test_s12_cancelled_first_export_leaves_no_empty_sequence_folder(session, tmp_path):
+    """Nothing was there before, so nothing but the (hidden) lock is there after: no empty in/."""
+    out = tmp_path / "out"
+    cancel = threading.Event()
+
+    def progress(done, total):
+        if done >= 8:
+            cancel.set()
+    with pytest.raises(ExportCancelled):
+        export_fg(open_project(session), ExportOptions(out_dir=out, workers=1), progress, cancel)
+    assert [p.name for p in out.iterdir()] == [".export.lock"]
+
+
 def test_s8_fallback_frames_fail_acceptance_exit_3_and_allow_fallback(tmp_path):
     atlas = make_atlas(tmp_path / "at", expressions=())
     s = make_session(tmp_path / "s", atlas=atlas, audio_ms=200,

@@ -366,6 +366,8 @@ def test_self_explanation_tooltips_hover_legend_and_named_undo(window, qtbot, de
     window.redo()
     hist = [window.history_panel.list.item(k).text() for k in range(window.history_panel.list.count())]
     assert "shift mouth +40 ms" in hist[-1]
+    last = window.history_panel.list.item(len(hist) - 1)
+    assert last.toolTip() == "shift mouth +40 ms"          # the whole name where a narrow dock elides the row
     window.history_panel.go_to.emit(0)                    # click "(as opened)"
     assert not window.model.dirty
 

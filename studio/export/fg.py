@@ -179,7 +179,15 @@ def export_fg(project: Project, options: ExportOptions, progress: Callable[[int,
             raise OutputError(folder.fg, os_reason(exc)) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # gone already when the commit swapped it in
+            _drop_if_empty(folder.inbox)                 # a cancelled first export leaves no empty in/
     return ExportResult(report, exit_code(report, options), notes)
+
+
+def _drop_if_empty(inbox: Path) -> None:
+    try:
+        inbox.rmdir()       # only ever succeeds on an empty folder
+    except OSError:
+        pass
 
 
 def exit_code(report: dict, options: ExportOptions) -> int:

@@ -27,6 +27,7 @@ class HistoryPanel(QWidget):
             mark = "● " if k == len(done) else "   "
             saved = "  [saved]" if saved_at is not None and k == saved_at else ""
             item = QListWidgetItem(f"{mark}{name}{saved}")
+            item.setToolTip(name)     # a narrow dock elides the row; the whole name is one hover away
             if k > len(done):
                 item.setForeground(self.palette().placeholderText())
             self.list.addItem(item)
