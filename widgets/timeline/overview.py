@@ -14,6 +14,23 @@ from widgets.timeline import strips, style
 HEIGHT = 22
 
 
+SHARE_ROWS = 14
+
+
+def share_columns(values: np.ndarray, columns: int, kinds: int, rows: int = SHARE_ROWS) -> np.ndarray | None:
+    """`values` (0..kinds-1) binned into `columns` equal runs of frames; each column a stack of `rows`
+    cells, bottom up, in which each value takes its share of the run's frames (kind 0 at the bottom).
+    None when there are no more frames than columns (then each frame gets its own column)."""
+    n = len(values)
+    if n <= columns:
+        return None
+    column = np.arange(n, dtype=np.int64) * columns // n
+    counts = np.bincount(column * kinds + values, minlength=columns * kinds).reshape(columns, kinds)
+    share = np.cumsum(counts, axis=1) / counts.sum(axis=1, keepdims=True)
+    level = (np.arange(rows) + 0.5) / rows
+    return (share[:, None, :] > level[None, :, None]).argmax(axis=2).T      # rows x columns
+
+
 class OverviewBox(pg.ViewBox):
     clicked = Signal(float)
 
@@ -33,6 +50,7 @@ class Overview(pg.PlotWidget):
     range_requested = Signal(float, float)     # the visible range the user asks for, seconds
 
     duration = 1.0
+    _mouth = None      # (values, seconds) of the mouth track shown
 
     def __init__(self, axis_width: int, parent=None):
         self.box = OverviewBox(enableMenu=False)
@@ -65,19 +83,46 @@ class Overview(pg.PlotWidget):
         self._updating = False
         self.window.sigRegionChanged.connect(self._on_window)
         self.box.clicked.connect(self._centre_on)
+        self.box.sigResized.connect(self._show_mouth)     # a column per pixel of the strip as laid out
         self.setToolTip("The whole session: drag the window to move through it, pull its edges to zoom, "
                         "click to go there. Magenta: mouth problems.")
 
     def set_session(self, duration_s: float, plan) -> None:
         self.duration = max(duration_s, 1e-3)
+        self.box.setLimits(xMin=0, xMax=self.duration)     # first: the previous session's limits clamp a range
         self.box.setXRange(0, self.duration, padding=0)
-        self.box.setLimits(xMin=0, xMax=self.duration)
         self.window.setBounds((0, self.duration))
         self.set_mouth(plan)
         self.problems.show_image(None, 0, 0)
 
     def set_mouth(self, plan) -> None:
-        self.mouth.show_values(plan.mouth, style.MOUTH_COLORS, len(plan) * plan.step_ms / 1000.0)
+        self._mouth = (plan.mouth, len(plan) * plan.step_ms / 1000.0)
+        self._show_mouth()
+
+    def _show_mouth(self) -> None:
+        """A frame per column while they fit; past that (an hour is 90,000 frames on ~1,500 pixels) a
+        column per pixel showing the share of each shape among its frames. Drawing one frame out of
+        sixty made periodic speech false stripes; the most frequent shape per column, long false bands."""
+        if self._mouth is None:
+            return
+        values, seconds = self._mouth
+        columns = max(1, int(self.box.width() * self.devicePixelRatioF()))
+        stack = share_columns(np.asarray(values, np.int64), columns, len(style.MOUTH_COLORS))
+        if stack is None:
+            self.mouth.show_values(values, style.MOUTH_COLORS, seconds)
+            return
+        lut = np.array([(*c, 255) for c in style.MOUTH_COLORS], np.uint8)
+        self.mouth.forget_values()
+        self.mouth.show_image(lut[stack], 0.0, seconds)
+
+    def mousePressEvent(self, ev):  # noqa: N802 - a press on the strip is ours (a click centres the view)
+        super().mousePressEvent(ev)
+        ev.accept()
+
+    def mouseReleaseEvent(self, ev):  # noqa: N802
+        super().mouseReleaseEvent(ev)
+        ev.accept()
+
 
     def set_markers(self, markers_ms) -> None:
         for line in self._markers:

@@ -39,6 +39,10 @@ class StripItem(pg.ImageItem):
         self._values = np.array(values, copy=True)
         self.show_image(self._img, 0.0, width)
 
+    def forget_values(self) -> None:
+        """The next show_values draws its image anew (something else was drawn since)."""
+        self._values, self._img = None, None
+
     def show_image(self, img: np.ndarray | None, x0: float, width: float) -> None:
         if img is None or img.shape[1] == 0:
             self.setVisible(False)
