@@ -29,6 +29,21 @@ def strip_row(widget, height: float) -> list[tuple[int, int, int]]:
     return [img.pixelColor(x, y).getRgb()[:3] for x in range(int(box.left()) + 2, int(box.right()) - 2)]
 
 
+def plan_of(mouth: np.ndarray):
+    """What the overview reads of a session's plan: one mouth shape per 40 ms frame."""
+    return type("Plan", (), {"mouth": mouth, "step_ms": 40, "__len__": lambda self: len(mouth)})()
+
+
+def shown_overview(qtbot, width: int, seconds: float, mouth: np.ndarray) -> Overview:
+    w = Overview(40)
+    qtbot.addWidget(w)
+    w.resize(width, 22)
+    w.show()
+    qtbot.waitExposed(w)
+    w.set_session(seconds, plan_of(mouth))
+    return w
+
+
 def test_s15_an_hour_of_periodic_speech_is_drawn_without_false_stripes(qtbot):
     """90,000 frames: 75 blocks of 1,200 frames alternately mostly `a` and mostly closed, each with
     `u` two frames in seven. Drawn: through the strip's lower part 150 blocks of red and grey, its top
@@ -36,14 +51,7 @@ def test_s15_an_hour_of_periodic_speech_is_drawn_without_false_stripes(qtbot):
     window being laid out)."""
     a_block = np.resize(np.array([1, 1, 1, 1, 1, 3, 3], np.int8), 600)
     closed_block = np.resize(np.array([0, 0, 0, 0, 0, 3, 3], np.int8), 600)
-    mouth = np.tile(np.concatenate([a_block, closed_block]), 75)
-    plan = type("Plan", (), {"mouth": mouth, "step_ms": 40, "__len__": lambda self: len(mouth)})()
-    w = Overview(40)
-    qtbot.addWidget(w)
-    w.resize(120, 22)
-    w.show()
-    qtbot.waitExposed(w)
-    w.set_session(3600.0, plan)
+    w = shown_overview(qtbot, 120, 3600.0, np.tile(np.concatenate([a_block, closed_block]), 75))
     w.resize(1540, 22)
     w.show_visible(3590.0, 3600.0)          # the window and the playhead at the far end
     w.set_playhead(3599.0)
@@ -55,40 +63,31 @@ def test_s15_an_hour_of_periodic_speech_is_drawn_without_false_stripes(qtbot):
     assert set(strip_row(w, 0.9)[:-60]) == {u}
 
 
-def test_s15_a_click_on_the_overview_centres_the_view_there(qtbot):
-    mouth = np.zeros(2500, np.int8)
-    plan = type("Plan", (), {"mouth": mouth, "step_ms": 40, "__len__": lambda self: len(mouth)})()
-    w = Overview(40)
-    qtbot.addWidget(w)
-    w.resize(1040, 22)
-    w.show()
-    qtbot.waitExposed(w)
-    w.set_session(100.0, plan)
-    w.show_visible(0.0, 10.0)
+def ranges_asked(w: Overview) -> list[tuple[float, float]]:
     asked = []
     w.range_requested.connect(lambda a, b: asked.append((a, b)))
+    return asked
+
+
+def pixel_of(w: Overview, t: float) -> QPoint:
     box = w.box.sceneBoundingRect()
-    x = int(box.left() + box.width() * 0.5)                        # 50 s
-    QTest.mouseClick(w.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(x, 11))
+    return QPoint(int(box.left() + box.width() * t / w.duration), 11)
+
+
+def test_s15_a_click_on_the_overview_centres_the_view_there(qtbot):
+    w = shown_overview(qtbot, 1040, 100.0, np.zeros(2500, np.int8))
+    w.show_visible(0.0, 10.0)
+    asked = ranges_asked(w)
+    QTest.mouseClick(w.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pixel_of(w, 50.0))
     assert asked and abs(sum(asked[-1]) / 2 - 50.0) < 0.5 and abs(asked[-1][1] - asked[-1][0] - 10.0) < 1e-6
 
 
 def test_s15_dragging_the_overview_window_pans_the_view(qtbot):
-    mouth = np.zeros(2500, np.int8)
-    plan = type("Plan", (), {"mouth": mouth, "step_ms": 40, "__len__": lambda self: len(mouth)})()
-    w = Overview(40)
-    qtbot.addWidget(w)
-    w.resize(1040, 22)
-    w.show()
-    qtbot.waitExposed(w)
-    w.set_session(100.0, plan)
+    w = shown_overview(qtbot, 1040, 100.0, np.zeros(2500, np.int8))
     w.show_visible(20.0, 30.0)
     qtbot.wait(50)                          # drawn once: the window sits where it is seen
-    asked = []
-    w.range_requested.connect(lambda a, b: asked.append((a, b)))
-    box = w.box.sceneBoundingRect()
-    px = lambda t: QPoint(int(box.left() + box.width() * t / 100.0), 11)  # noqa: E731
-    a, b = px(25.0), px(45.0)
+    asked = ranges_asked(w)
+    a, b = pixel_of(w, 25.0), pixel_of(w, 45.0)
     vp = w.viewport()
     QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
     for k in range(1, 9):
@@ -102,16 +101,8 @@ def test_s15_dragging_the_overview_window_pans_the_view(qtbot):
 
 def test_s15_after_a_short_session_a_long_one_is_shown_whole(qtbot):
     """Opening the 7 s demo and then an hour: the overview spans the hour, not the demo's 7 s."""
-    def plan(n):
-        mouth = np.zeros(n, np.int8)
-        return type("Plan", (), {"mouth": mouth, "step_ms": 40, "__len__": lambda self: n})()
-    w = Overview(40)
-    qtbot.addWidget(w)
-    w.resize(1040, 22)
-    w.show()
-    qtbot.waitExposed(w)
-    w.set_session(7.08, plan(177))
+    w = shown_overview(qtbot, 1040, 7.08, np.zeros(177, np.int8))
     qtbot.wait(20)
-    w.set_session(3600.0, plan(90_000))
+    w.set_session(3600.0, plan_of(np.zeros(90_000, np.int8)))
     qtbot.wait(20)
     assert w.box.viewRange()[0] == [0.0, 3600.0]
