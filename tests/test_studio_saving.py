@@ -288,3 +288,58 @@ def test_s15_saving_a_one_event_per_line_track_writes_the_edit_alone_also_an_ins
     assert changed_lines(before, mouth.read_bytes()) == \
         ([], ['    {"t_ms": 3480, "mouth_id": 1},',      # t_ms first, as the file has it; one frame only:
               '    {"t_ms": 3520, "mouth_id": 5},'])     # the event in force there goes on after it
+
+
+@pytest.fixture()
+def stop_signals_restored():
+    import signal
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
+    yield
+    signal.set_wakeup_fd(-1)
+    for s, handler in before.items():
+        signal.signal(s, handler)
+
+
+def test_s12_sigterm_keeps_unsaved_edits_for_the_next_start_and_closes_without_asking(
+        qtbot, tmp_path, monkeypatch, stop_signals_restored):
+    """Logout or a process manager sends SIGTERM: no prompt can be answered, so the unsaved edit goes
+    to the recovery file, the window closes, and the next start offers the edit back."""
+    import signal
+
+    from widgets.app import stop_on_signals
+    monkeypatch.setenv("LIPSYNC_STATE_DIR", str(tmp_path / "state"))
+    demo = one_event_per_line(tmp_path)
+    w = _window(qtbot, tmp_path)
+    open_zoomed(w, qtbot, demo)
+    set_mouth(w, 2.42, Qt.Key.Key_3)
+    asked = []
+    monkeypatch.setattr(w, "ask_unsaved", lambda: asked.append("asked") or "cancel")
+    received = stop_on_signals(w)
+    os.kill(os.getpid(), signal.SIGTERM)
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=10000)
+    assert received == [signal.SIGTERM] and asked == []
+    assert [e["session"] for e in Recovery().entries()] == [str(demo)]
+    nxt = _window(qtbot, tmp_path)
+    monkeypatch.setattr(nxt, "ask_recover", lambda session: True)
+    assert nxt.offer_recovery() and nxt.model.dirty
+    assert nxt.model.unsaved_docs() == w.model.unsaved_docs()
+    w.model.editor.mark_saved()
+    nxt.model.editor.mark_saved()
+
+
+def test_s12_the_studio_process_ends_with_143_on_sigterm_in_one_piece(tmp_path):
+    """`./run` killed politely: exit 143 as the CLI, no traceback, no recovery file (nothing unsaved)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", LIPSYNC_NO_AUDIO="1", LIPSYNC_STATE_DIR=str(tmp_path / "s"),
+               XDG_CONFIG_HOME=str(tmp_path / "config"))
+    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), str(ROOT / "assets_min" / "demo" / "session.json")],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4.0)                                   # the window is up and the session opening or open
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    assert not list((tmp_path / "s").rglob("*.json"))

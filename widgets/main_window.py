@@ -50,6 +50,7 @@ class MainWindow(QMainWindow):
         self.recent = RecentFiles(self.settings.value("recent", [], list) or [])
         self.last_error: str | None = None
         self.recovery = Recovery()
+        self.terminating = False
         self._warm_job: Job | None = None
         self._context_menu = None
 
@@ -497,11 +498,20 @@ class MainWindow(QMainWindow):
         if not os.environ.get("LIPSYNC_NO_DIALOGS"):
             self._shortcuts_box.open()
 
+    def terminate(self) -> None:
+        """Asked to stop by the system (SIGTERM at logout or from a process manager, SIGHUP, Ctrl+C in
+        the terminal): a running save finishes, unsaved edits go to the recovery file (offered at the
+        next start), and the window closes without asking anything."""
+        self.terminating = True
+        self.files.saving.finish()
+        self.files.autosave(wait=True)
+        self.close()
+
     def closeEvent(self, event) -> None:  # noqa: N802
-        if not self.files.ready_to_close():     # unsaved edits asked about; a running save finishes first
-            event.ignore()
+        if not self.terminating and not self.files.ready_to_close():   # unsaved edits asked about; a
+            event.ignore()                                                # running save finishes first
             return
-        if self.model.project is not None:
+        if self.model.project is not None and not (self.terminating and self.model.dirty):
             self.recovery.discard(self.model.project.session.path)
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("state", self.saveState())
