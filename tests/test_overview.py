@@ -4,6 +4,7 @@ one frame sampled out of sixty (false stripes), nor the most frequent shape (fal
 import os
 
 import numpy as np
+import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -106,3 +107,25 @@ def test_s15_after_a_short_session_a_long_one_is_shown_whole(qtbot):
     w.set_session(3600.0, plan_of(np.zeros(90_000, np.int8)))
     qtbot.wait(20)
     assert w.box.viewRange()[0] == [0.0, 3600.0]
+
+
+@pytest.mark.parametrize("offset_px", [0, -3, 3])
+def test_s15_a_window_a_few_pixels_wide_is_dragged_whole_not_stretched(qtbot, offset_px):
+    """An hour zoomed to 5 s: the window is 1-2 px wide; a drag that starts on it (or a few pixels
+    beside it, where its edges are) pans the view, keeping the 5 s (it used to pull an edge: 460 s)."""
+    w = shown_overview(qtbot, 1040, 3600.0, np.zeros(90_000, np.int8))
+    w.show_visible(1800.0, 1805.0)
+    qtbot.wait(50)
+    asked = ranges_asked(w)
+    a = pixel_of(w, 1802.5) + QPoint(offset_px, 0)
+    b = a + QPoint(100, 0)
+    vp = w.viewport()
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
+    for k in range(1, 9):
+        QTest.mouseMove(vp, a + (b - a) * k / 8)
+        qtbot.wait(10)
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, b)
+    assert asked, "the window did not move"
+    t0, t1 = asked[-1]
+    per_px = 3600.0 / w.box.width()
+    assert abs(t1 - t0 - 5.0) < 1e-6 and abs(t0 - (1800.0 + 100 * per_px)) < 3 * per_px

@@ -31,8 +31,12 @@ def share_columns(values: np.ndarray, columns: int, kinds: int, rows: int = SHAR
     return (share[:, None, :] > level[None, :, None]).argmax(axis=2).T      # rows x columns
 
 
+NARROW_PX = 16        # a window narrower than this on screen is grabbed whole: its edges cannot be pulled
+
+
 class OverviewBox(pg.ViewBox):
     clicked = Signal(float)
+    dragged = Signal(object)      # pyqtgraph's drag event, for a press that did not land on the window
 
     def mouseClickEvent(self, ev):  # noqa: N802
         if ev.button() == Qt.MouseButton.LeftButton:
@@ -41,6 +45,8 @@ class OverviewBox(pg.ViewBox):
 
     def mouseDragEvent(self, ev, axis=None):  # noqa: N802 - the window is dragged, not the strip
         ev.ignore()
+        if ev.button() == Qt.MouseButton.LeftButton:
+            self.dragged.emit(ev)
 
     def wheelEvent(self, ev, axis=None):  # noqa: N802
         ev.ignore()
@@ -83,6 +89,8 @@ class Overview(pg.PlotWidget):
         self._updating = False
         self.window.sigRegionChanged.connect(self._on_window)
         self.box.clicked.connect(self._centre_on)
+        self.box.dragged.connect(self._drag_narrow_window)
+        self._grab: float | None = None       # a narrow window's drag: pointer time minus window start
         self.box.sigResized.connect(self._show_mouth)     # a column per pixel of the strip as laid out
         self.setToolTip("The whole session: drag the window to move through it, pull its edges to zoom, "
                         "click to go there. Magenta: mouth problems.")
@@ -138,6 +146,31 @@ class Overview(pg.PlotWidget):
         self._updating = True
         self.window.setRegion((max(0.0, t0), min(self.duration, t1)))
         self._updating = False
+        narrow = self._window_px() < NARROW_PX
+        for edge in self.window.lines:     # a few pixels wide, a press meant for the window caught an edge
+            edge.setMovable(not narrow)
+
+    def _window_px(self) -> float:
+        a, b = self.window.getRegion()
+        return (b - a) / self.duration * self.box.width()
+
+    def _drag_narrow_window(self, ev) -> None:
+        """A press within a few pixels of a narrow window drags the window whole (its body is too thin
+        to hit)."""
+        a, b = self.window.getRegion()
+        t = self.box.mapSceneToView(ev.scenePos()).x()
+        if ev.isStart():
+            t_press = self.box.mapSceneToView(ev.buttonDownScenePos()).x()
+            near = NARROW_PX / max(self.box.width(), 1.0) * self.duration
+            narrow = self._window_px() < NARROW_PX
+            self._grab = t_press - a if narrow and a - near <= t_press <= b + near else None
+        if self._grab is None:
+            return
+        ev.accept()
+        start = float(np.clip(t - self._grab, 0.0, self.duration - (b - a)))
+        self.window.setRegion((start, start + (b - a)))      # emits range_requested through _on_window
+        if ev.isFinish():
+            self._grab = None
 
     def set_playhead(self, seconds: float) -> None:
         self.playhead.setValue(seconds)
