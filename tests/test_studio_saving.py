@@ -343,3 +343,22 @@ def test_s12_the_studio_process_ends_with_143_on_sigterm_in_one_piece(tmp_path):
     assert proc.returncode == 143, err
     assert "Traceback" not in err
     assert not list((tmp_path / "s").rglob("*.json"))
+
+
+def test_s15_a_gesture_that_changes_nothing_is_no_edit(qtbot, tmp_path, monkeypatch):
+    """Painting an event the shape it has, or double-clicking where an event of that shape already
+    starts on an every-frame track: no undo step, nothing unsaved, and so nothing for Save to write."""
+    monkeypatch.setenv("LIPSYNC_STATE_DIR", str(tmp_path / "state"))
+    demo = one_event_per_line(tmp_path)
+    w = _window(qtbot, tmp_path)
+    open_zoomed(w, qtbot, demo)
+    set_mouth(w, 2.42, Qt.Key.Key_3)
+    assert len(w.model.editor.undo_stack) == 1
+    w.model.editor.mark_saved()
+    before = w.history_panel.list.count()
+    set_mouth(w, 2.42, Qt.Key.Key_3)                      # already u
+    double_click(w, "mouth", 2.49)                        # inserts `a` on the frame at 2480 ms: `a` already
+    qtbot.wait(50)
+    assert len(w.model.editor.undo_stack) == 1 and not w.model.dirty
+    assert w.history_panel.list.count() == before
+    assert "*" not in w.windowTitle()

@@ -233,6 +233,8 @@ class TimelineEditor:
         if kind not in self.docs:
             raise EditError(f"the session has no {kind} timeline")
         stop = len(self.events(kind)) if stop is None else stop
+        if self.events(kind)[start:stop] == list(new_events):
+            return      # it would change nothing: no undo step, nothing unsaved, the file's bytes kept
         self._record(name, self._splice(kind, start, stop, new_events))
 
     def _record(self, name: str, splice: Splice) -> None:
