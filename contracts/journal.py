@@ -39,26 +39,45 @@ def _is_our_temp(target: Path, temp: Path) -> bool:
 
 def save_all(session_path: Path, writes: list[tuple[Path, bytes, int]]) -> None:
     """Write every (path, bytes, mode) or none of them. OSError propagates with nothing changed
-    (unless it happens during the renames, which the next open completes)."""
+    (unless it happens after the first rename, which the next open then completes)."""
     journal = journal_path(session_path)
     entries = [(Path(os.path.abspath(p)), data, mode) for p, data, mode in writes]
+    if not journal.exists():
+        _sweep_stale_temps([p for p, _, _ in entries])
     plan = [{"target": str(p), "temp": str(temp_name(p))} for p, _, _ in entries]
     write_atomic(journal, json.dumps({"state": "preparing", "files": plan}), mode=0o600)
     fault_point("save:prepared")
+    renamed: list[Path] = []
     try:
         for (target, data, mode), item in zip(entries, plan):
+            _check_replaceable(target)
             write_temp(target, data, mode, temp=Path(item["temp"]))
             fault_point("save:temp_written")
         write_atomic(journal, json.dumps({"state": "committed", "files": plan}), mode=0o600)
         fault_point("save:committed")
+        _complete(plan, renamed)
     except BaseException:
-        _roll_back(plan)
-        journal.unlink(missing_ok=True)
+        if not renamed:          # nothing replaced yet: undo it all, no temp and no journal stays
+            _roll_back(plan)
+            journal.unlink(missing_ok=True)
         raise
-    _complete(plan)
     fault_point("save:all_renamed")
     journal.unlink(missing_ok=True)
     fsync_dir(journal.parent)
+
+
+def _check_replaceable(target: Path) -> None:
+    """A rename cannot put a file where a folder now is: fail before anything is committed."""
+    if target.is_dir():
+        raise IsADirectoryError(21, "is a directory", str(target))
+
+
+def _sweep_stale_temps(targets: list[Path]) -> None:
+    """Temps of these files that no journal names any more (left by a save that failed)."""
+    for target in targets:
+        for temp in target.parent.glob(f".{target.name}.*.save.tmp"):
+            if _is_our_temp(target, temp):
+                temp.unlink(missing_ok=True)
 
 
 def _roll_back(plan: list[dict]) -> None:
@@ -68,12 +87,15 @@ def _roll_back(plan: list[dict]) -> None:
             temp.unlink(missing_ok=True)
 
 
-def _complete(plan: list[dict]) -> None:
+def _complete(plan: list[dict], renamed: list[Path] | None = None) -> None:
+    """Rename every temp over its file (each done one appended to `renamed`)."""
     folders = set()
     for item in plan:
         target, temp = Path(item["target"]), Path(item["temp"])
         if _is_our_temp(target, temp) and temp.exists():
             os.replace(temp, target)
+            if renamed is not None:
+                renamed.append(target)
             folders.add(target.parent)
             fault_point("save:renamed")
     for folder in folders:

@@ -107,3 +107,32 @@ def test_s15_an_autosave_scheduled_before_a_discard_writes_nothing(tmp_path):
             "pose": [{"t_ms": 0, "yaw": "\ud800"}]}                  # written piece by piece; a lone surrogate
     rec.save(s, long, rec.ticket())
     assert rec.entries()[0]["docs"] == long
+
+
+def test_s12_a_save_that_fails_at_its_first_rename_leaves_nothing_behind_and_later_saves_clean_up(tmp_path):
+    """A timeline replaced by a folder while the studio had it open: the save fails with nothing
+    changed — no temp file, no journal that a later open would 'complete' (applying the other file's
+    edit behind the user's back). Temps an older failure left are removed by the next save."""
+    import os
+
+    from contracts.journal import journal_path, save_all
+    session = tmp_path / "session.json"
+    session.write_text("{}")
+    mouth, pose = tmp_path / "mouth.json", tmp_path / "pose.json"
+    mouth.write_text("old mouth")
+    pose.mkdir()
+    stale = tmp_path / ".mouth.json.deadbeef.save.tmp"
+    stale.write_text("left by a failure long ago")
+    try:
+        save_all(session, [(mouth, b"new mouth", 0o644), (pose, b"new pose", 0o644)])
+        raise AssertionError("the save should have failed")
+    except OSError as exc:
+        assert "directory" in str(exc)
+    assert mouth.read_text() == "old mouth" and pose.is_dir()
+    assert not journal_path(session).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mouth.json", "pose.json", "session.json"]
+    os.rmdir(pose)
+    stale.write_text("left by a failure long ago")
+    save_all(session, [(mouth, b"new mouth", 0o644), (pose, b"new pose", 0o644)])
+    assert mouth.read_text() == "new mouth" and pose.read_text() == "new pose"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mouth.json", "pose.json", "session.json"]
