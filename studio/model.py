@@ -17,7 +17,7 @@ from studio.edit.editor import ABSENT, KINDS, TimelineEditor, events_of
 from studio.events import Event
 from engine.client import read_audio
 from studio.plan import Project, open_project
-from studio.io.saving import (SaveAsRequest, SavedAs, SaveRequest, save_as_request, write_session_as,
+from studio.io.saving import (SaveAsRequest, fingerprint, SavedAs, SaveRequest, save_as_request, write_session_as,
                               write_timelines)
 from studio.report import timeline_summary
 from contracts.session import Overrides
@@ -92,6 +92,7 @@ class StudioModel:
         self.editor.changed.connect(self._on_edit)
         self.editor.history_changed.connect(self._on_history)
         self._saved_docs = dict(self.editor.docs)   # what the files on disk hold
+        self._on_disk = self._fingerprints(present)  # how those files looked when read
         self.markers = []
         self.runtime_warnings = []
         self.project_changed.emit(project)
@@ -227,9 +228,21 @@ class StudioModel:
     def _top(self):
         return self.editor.undo_stack[-1] if self.editor.undo_stack else None
 
+    def _fingerprints(self, kinds) -> dict:
+        s = self.project.session
+        return {k: fingerprint(getattr(s, k).path) for k in kinds if getattr(s, k).path is not None}
+
+    def changed_on_disk(self) -> list[Path]:
+        """The files Save would write that another program rewrote since they were read or saved: saving
+        would replace that change with these edits."""
+        s = self.project.session
+        return [Path(getattr(s, k).path) for k in self.unsaved_docs()
+                if k in self._on_disk and fingerprint(getattr(s, k).path) != self._on_disk[k]]
+
     def saved(self, req: SaveRequest) -> None:
         """The files now hold `req`'s documents."""
         self._saved_docs = {**self._saved_docs, **req.docs}
+        self._on_disk.update(self._fingerprints(req.docs))
         self._mark_saved(req.marker)
         settle_memory()
 
@@ -247,6 +260,7 @@ class StudioModel:
             self.editor.tracks["mouth"] = dataclasses.replace(self.editor.tracks["mouth"], doc=self.editor.docs["mouth"])
             s.mouth.audio = mouth["audio"]
         self._saved_docs = {**self._saved_docs, **out.docs}
+        self._on_disk = self._fingerprints(out.paths)
         self._mark_saved(req.marker)
 
     def _mark_saved(self, marker) -> None:

@@ -362,3 +362,32 @@ def test_s15_a_gesture_that_changes_nothing_is_no_edit(qtbot, tmp_path, monkeypa
     assert len(w.model.editor.undo_stack) == 1 and not w.model.dirty
     assert w.history_panel.list.count() == before
     assert "*" not in w.windowTitle()
+
+
+def test_s15_saving_over_a_file_another_program_changed_asks_first(qtbot, tmp_path, monkeypatch):
+    """Another program rewrites the mouth file while it is open here: Ctrl+S asks before replacing that
+    change; Cancel writes nothing and keeps the edits; Overwrite saves, the other version in .bak."""
+    monkeypatch.setenv("LIPSYNC_STATE_DIR", str(tmp_path / "state"))
+    demo = one_event_per_line(tmp_path)
+    mouth = demo.parent / "mouth.json"
+    w = _window(qtbot, tmp_path)
+    open_zoomed(w, qtbot, demo)
+    set_mouth(w, 2.42, Qt.Key.Key_3)
+    theirs = mouth.read_text().replace('{"t_ms": 40, "mouth_id": 1}', '{"t_ms": 40, "mouth_id": 5}')
+    assert theirs != mouth.read_text()
+    mouth.write_text(theirs)
+    answers = []
+    monkeypatch.setattr(w, "ask_overwrite", lambda changed: answers.append([p.name for p in changed]) or False)
+    QTest.keyClick(w, Qt.Key.Key_S, CTRL)
+    saved(w, qtbot)
+    assert answers == [["mouth.json"]] and mouth.read_text() == theirs and w.model.dirty
+    assert "changed on disk" in w.statusBar().currentMessage()
+    monkeypatch.setattr(w, "ask_overwrite", lambda changed: answers.append("again") or True)
+    QTest.keyClick(w, Qt.Key.Key_S, CTRL)
+    saved(w, qtbot)
+    assert answers[-1] == "again" and not w.model.dirty
+    assert (demo.parent / "mouth.json.bak").read_text() == theirs
+    set_mouth(w, 2.42, Qt.Key.Key_4)                      # our own save is not "another program"
+    QTest.keyClick(w, Qt.Key.Key_S, CTRL)
+    saved(w, qtbot)
+    assert answers[-1] == "again" and len(answers) == 2 and not w.model.dirty

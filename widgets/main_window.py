@@ -468,6 +468,9 @@ class MainWindow(QMainWindow):
     def ask_unsaved(self) -> str:
         return self.files.ask_unsaved()
 
+    def ask_overwrite(self, changed: list[Path]) -> bool:
+        return self.files.ask_overwrite(changed)
+
     def ask_recover(self, session: Path) -> bool:
         return self.files.ask_recover(session)
 

@@ -51,6 +51,15 @@ def dump_like(doc, original: bytes | str | None, base=_NO_BASE) -> bytes:
     return TextFormat.detect(raw).dumps(doc)
 
 
+def fingerprint(path) -> tuple[int, int] | None:
+    """What tells a file was rewritten by someone else since we read or wrote it (None: it is gone)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 @dataclass(frozen=True)
 class SaveRequest:
     """Save: the changed timeline documents, what their files hold, and where they are."""

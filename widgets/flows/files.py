@@ -137,6 +137,21 @@ class FileFlows:
         return {QMessageBox.StandardButton.Save: "save",
                 QMessageBox.StandardButton.Discard: "discard"}.get(QMessageBox.StandardButton(choice), "cancel")
 
+    def ask_overwrite(self, changed: list[Path]) -> bool:
+        """Another program rewrote files Save would write: replace its change with these edits?"""
+        if os.environ.get("LIPSYNC_NO_DIALOGS"):  # nobody to ask: never overwrite someone else's work
+            return False
+        names = ", ".join(p.name for p in changed)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Changed on disk",
+                          f"{names} {'was' if len(changed) == 1 else 'were'} changed by another program after "
+                          f"{'it was' if len(changed) == 1 else 'they were'} opened here.\n\nSaving replaces that "
+                          f"change with your edits (the other version is kept as a .bak file beside it). Cancel "
+                          f"keeps both: your edits stay here, unsaved (Save As writes them elsewhere).",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel, self.w)
+        box.button(QMessageBox.StandardButton.Save).setText("Overwrite")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        return box.exec() == QMessageBox.StandardButton.Save
+
     # -------------------------------------------------------------- recovery
     def autosave(self, wait: bool = False) -> None:
         """The timer's autosave of unsaved edits, written on a worker thread (one at a time), only when

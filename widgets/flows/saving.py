@@ -68,6 +68,12 @@ class SaveFlows:
             m.saved(req)
             self._after_save(req, [])
             return True
+        changed = m.changed_on_disk()
+        if changed and not self.w.ask_overwrite(changed):
+            self.close_after = False
+            self.w.statusBar().showMessage(f"not saved: {', '.join(p.name for p in changed)} changed on disk since "
+                                           f"it was opened; your edits are still here (Save As keeps both)", 15000)
+            return False
         self._start(_Running(write_timelines, req, lambda run: self._after_save(run.req, run.result), "saving"))
         return self.finish() if wait else True
 
