@@ -195,3 +195,24 @@ def test_shortcuts_dialog_lists_keys(window):
     t = window._shortcuts_box.table
     keys = [t.item(r, 0).text() for r in range(t.rowCount())]
     assert "Space" in keys and "Ctrl+E" in keys
+
+
+def test_s15_export_says_what_it_does_before_its_first_frame_and_reuses_the_studios_score(window, qtbot, tmp_path,
+                                                                                         monkeypatch):
+    """An hour's export spent 11-15 s silent while it scored the sync for the report: the dialog says
+    so, and the score's audio side comes from the disk cache the studio's own scoring filled."""
+    from studio.qa import articulation
+    open_demo(window, qtbot)
+    qtbot.waitUntil(lambda: window.model.sync is not None, timeout=15000)   # the studio scored the WAV
+    computed = []
+    real = articulation._compute
+    monkeypatch.setattr(articulation, "_compute", lambda *a, **k: computed.append(1) or real(*a, **k))
+    articulation._CACHE.clear()                 # this process has not scored it: only the disk can answer
+    dlg = window.export_dialog()
+    dlg.out_edit.setText(str(tmp_path / "out"))
+    seen = []
+    dlg.relay.phase.connect(seen.append)
+    dlg.start()
+    qtbot.waitUntil(lambda: dlg.result is not None, timeout=30000)
+    assert seen[0].startswith("Scoring the sync") and seen[1].startswith("Checking which frames")
+    assert computed == [] and dlg.result.report["sync"]["verdict"] in ("pass", "warn", "fail")
