@@ -405,6 +405,8 @@ def test_defect_17_at_1024x700_nothing_written_runs_into_anything_else(w, qtbot,
     key(Qt.Key.Key_F1)
     dlg = w._shortcuts_box
     assert dlg.height() <= w.screen().availableGeometry().height()
+    gestures = " ".join(k for k, _ in w.menus.shortcut_rows()).lower()   # every gesture the README's table lists
+    assert all(g in gestures for g in ("word boundary", "overview", "time ruler", "double-click", "right-click"))
 
 
 # ---------------------------------------------------------------------------- 18-21: input

@@ -93,11 +93,13 @@ def table(w) -> list[Entry]:
 
 EXTRA_KEYS = [  # gestures that are not menu actions, for the shortcut list
     ("Click / Shift+click / drag on empty lane space", "Select events / add to selection / rubber band"),
-    ("Drag an event / its edge", "Move / resize: snaps to frames, overwrites what it covers, never hides an event"),
+    ("Drag an event / its edge", "Move / resize: snaps to frames, overwrites only what it ends on"),
+    ("Drag a word boundary (words lane)", "Re-time the mouth shapes of the words either side"),
     ("Double-click a lane", "Insert an event"),
     ("Drag on the time ruler", "Select a time range (then 0–5 paints it, Shift+Z zooms to it)"),
     ("Right-click an event", "Context menu: mouth, expression, split, merge, delete"),
-    ("Wheel / drag on a lane", "Zoom / pan in time"),
+    ("Wheel / drag on a lane", "Zoom / pan in time (zoom stops at the session's ends)"),
+    ("Drag the overview's window / pull its edges / click the overview", "Pan / zoom / go there"),
 ]
 
 
