@@ -389,6 +389,11 @@ def _paint_generated(editor, result, t0_ms, t1_ms) -> None:
     name = f"generate mouth track {how} over {where}"
     with editor.transaction(name):
         editor.paint_mouth_runs(runs, name)
+        if t0_ms is None and t1_ms is None:   # the whole session: what a longer track held past its end goes
+            end = n * step
+            past = [i for i, e in enumerate(editor.events("mouth")) if float(e["t_ms"]) >= end - 1e-6]
+            if past:
+                editor.delete("mouth", past)
         doc = editor.docs["mouth"]
         if result.mode == "text" and isinstance(doc, dict):
             editor.set_key("mouth", "units", result.units, name)   # the words lane shows them

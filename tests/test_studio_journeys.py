@@ -222,6 +222,24 @@ def test_defect_4_a_generated_track_reaches_the_end_of_the_session(w, qtbot, cat
     assert all(b["t_ms"] - a["t_ms"] == 40 for a, b in zip(events, events[1:]))   # still one event per frame
 
 
+def test_s13_generating_for_the_session_leaves_nothing_past_its_end(w, qtbot, cat):
+    """The production track runs 36 s; the session (and its speech) only 10 s: Generate for the session
+    writes the 10 s and drops what the track held after them (validate said "drift +26000 ms")."""
+    doc = json.loads(cat.read_text())
+    doc["session_audio_ms"] = 10000
+    cat.write_text(json.dumps(doc))
+    speech_wav(cat.parent / "1_0_72.wav", 10000)
+    open_(w, qtbot, cat)
+    assert w.model.editor.events("mouth")[-1]["t_ms"] > 30000
+    w.show_dock("align")
+    QTest.mouseClick(w.align_panel.whole, LEFT)
+    qtbot.waitUntil(lambda: (w.model.editor.undo_name or "").startswith("generate"), timeout=120000)
+    events = w.model.editor.events("mouth")
+    assert events[-1]["t_ms"] == 9960 and all(b["t_ms"] - a["t_ms"] == 40 for a, b in zip(events, events[1:]))
+    ends = w.model.end_markers()["timelines"]["mouth"]
+    assert ends["held_frames"] == 0 and ends["end_ms"] == 9960          # the last frame's event
+
+
 # ---------------------------------------------------------------- 8-9: nothing freezes, Cancel answers
 def test_defect_8_generate_can_be_cancelled_and_changes_nothing(w, qtbot, cat):
     open_(w, qtbot, cat)
