@@ -82,6 +82,18 @@ def test_s13_output_is_a_canonical_mouth_timeline_on_the_grid(tmp_path):
     assert oct(out.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
 
 
+def test_s13_align_over_an_existing_track_keeps_its_last_version_as_bak(tmp_path):
+    """`align --out` onto a hand-made track (the session's own mouth file): the track it replaced stays
+    beside it as .bak, as the studio's Save keeps it, and the command says so."""
+    out = tmp_path / "mouth.json"
+    out.write_text('{"step_ms": 40, "frames": [{"t_ms": 0, "mouth_id": 2}]}\n')
+    hand_made = out.read_bytes()
+    res = run_cli("align", SYNC / "en_1.wav", "--lang", "en", "--out", out)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "mouth.json.bak").read_bytes() == hand_made and out.read_bytes() != hand_made
+    assert "the file it replaced: mouth.json.bak" in res.stdout
+
+
 def _umask():
     old = os.umask(0)
     os.umask(old)

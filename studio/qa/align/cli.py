@@ -72,7 +72,11 @@ def run_align(args, say) -> int:
     result = align(source, text, lang, step, audio_ms)
     out_abs = Path(os.path.abspath(out))
     doc = result.timeline(os.path.relpath(os.path.abspath(audio_path), out_abs.parent))
+    backup = out_abs.with_name(out_abs.name + ".bak")
+    replaced = out_abs.is_file()
     try:
+        if replaced:     # a hand-made track may be overwritten: its last version stays, as a save keeps it
+            write_atomic(backup, out_abs.read_bytes())
         write_atomic(out_abs, json.dumps(doc, indent=1) + "\n")   # refuses folders and devices
     except OSError as exc:
         raise OutputError(out_abs, write_reason(exc, out_abs.parent)) from None
@@ -85,7 +89,8 @@ def run_align(args, say) -> int:
         return 0
     per = ", ".join(f"{k} {v}" for k, v in summary["frames_per_shape"].items())
     say(f"aligned ({'with text' if result.mode == 'text' else 'audio only'}, {lang}): {summary['frames']} frames "
-        f"at {plain(step)} ms in {summary['events']} events -> {out_abs}")
+        f"at {plain(step)} ms in {summary['events']} events -> {out_abs}"
+        + (f" (the file it replaced: {backup.name})" if replaced else ""))
     say(f"  frames per shape: {per}")
     say(f"  speech {summary['speech_ms'] / 1000:.2f} s, silence {summary['silence_ms'] / 1000:.2f} s")
     off = sync.offset_ms
