@@ -240,6 +240,18 @@ def test_s13_generating_for_the_session_leaves_nothing_past_its_end(w, qtbot, ca
     assert ends["held_frames"] == 0 and ends["end_ms"] == 9960          # the last frame's event
 
 
+def test_s15_the_readout_under_a_resting_pointer_follows_an_edit(w, qtbot, cat):
+    """The pointer rests on an event while a key changes it: the readout says the new shape at once
+    (it said the old one until the mouse moved again; during drags it lagged a step)."""
+    open_(w, qtbot, cat)
+    zoom(w, qtbot, 27.7, 32)
+    QTest.mouseClick(w.timeline.lane_widget("mouth").viewport(), LEFT, NONE, lane_point(w, "mouth", 27.62))
+    assert ": i" in hover(w, qtbot, "mouth", 27.62)
+    key(Qt.Key.Key_4)
+    qtbot.wait(30)
+    assert ": e" in QToolTip.text() and ": e" in w.timeline.hover_line.text()
+
+
 # ---------------------------------------------------------------- 8-9: nothing freezes, Cancel answers
 def test_defect_8_generate_can_be_cancelled_and_changes_nothing(w, qtbot, cat):
     open_(w, qtbot, cat)

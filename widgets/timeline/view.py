@@ -356,6 +356,8 @@ class TimelineView(QWidget):
             self._refresh_labels()
             self.words_lane.refresh()
             self.set_lane_visible("words", self.lane_visible("words"))
+        if self.hover.text and getattr(self, "_last_hover", None):
+            self._on_hover(*self._last_hover)   # the pointer rests (or drags) on what just changed: say it now
 
     def _pose_curves(self, plan) -> None:
         t = plan.t_ms / 1000.0
@@ -565,6 +567,7 @@ class TimelineView(QWidget):
         vb = self.plots[key].getViewBox()
         if not vb.sceneBoundingRect().contains(pos):
             return
+        self._last_hover = (key, pos)
         w = self.widgets[key]
         self.hover.show(self.hover_text(key, vb.mapSceneToView(pos).x()), w, w.mapToGlobal(w.mapFromScene(pos)))
 
