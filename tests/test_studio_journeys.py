@@ -138,6 +138,7 @@ def hover(w, qtbot, kind, t, y=None):
     vb = w.timeline.plots[kind].getViewBox()
     (_, _), (y0, y1) = vb.viewRange()
     p = w.timeline.lane_widget(kind).mapFromScene(vb.mapViewToScene(QPointF(t, (y0 + y1) / 2 if y is None else y)))
+    QTest.mouseMove(vp, QPoint(p.x() + 1, p.y()))     # a move, even if the pointer was left right there
     QTest.mouseMove(vp, QPoint(p.x(), p.y()))
     qtbot.wait(30)
     shown = w.timeline.hover_line.text()
