@@ -595,3 +595,17 @@ def test_s8_escape_cancels_a_running_export_instead_of_hiding_it(w, qtbot, cat, 
     assert dlg.isVisible() and dlg.job is not None and dlg.job.cancel.is_set()
     qtbot.waitUntil(lambda: dlg.job is None or dlg.result is not None, timeout=60000)
     dlg.close()
+
+
+def test_s15_home_and_framing_a_problem_at_0_s_show_no_time_before_it(w, qtbot, cat):
+    open_(w, qtbot, cat)
+    zoom(w, qtbot, 20.0, 40)
+    wave, vb = w.timeline.lane_widget("wave"), w.timeline.plots["wave"].getViewBox()
+    p = wave.mapFromScene(vb.mapViewToScene(QPointF(20.0, 0.0)))
+    QTest.mouseClick(wave.viewport(), LEFT, NONE, QPoint(p.x(), p.y()))
+    qtbot.waitUntil(lambda: abs(w.model.frame - 500) <= 1, timeout=3000)        # the playhead at 20 s
+    w.timeline.setFocus()
+    key(Qt.Key.Key_Home)
+    qtbot.wait(30)
+    a, b = w.timeline.visible_range()
+    assert a == 0.0 and w.model.frame == 0 and b - a < 5.0            # the start in view, nothing before it

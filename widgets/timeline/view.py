@@ -618,6 +618,14 @@ class TimelineView(QWidget):
         return a, b
 
     def show_range(self, t0: float, t1: float) -> None:
+        """Show [t0, t1], slid inside the session when it pokes past an end (Home, N framing a problem
+        at 0 s, following the playhead): the span asked for is kept, no time before 0 s is shown."""
+        if self._data is not None:
+            dur = max(self._data["model"].duration_s, self._data["step"])
+            span = t1 - t0
+            if span < dur:
+                t0 = min(max(t0, 0.0), dur - span)
+                t1 = t0 + span
         self.ruler.getPlotItem().setXRange(t0, t1, padding=0)
 
     def zoom_to_fit(self) -> None:
