@@ -216,3 +216,13 @@ def test_s15_export_says_what_it_does_before_its_first_frame_and_reuses_the_stud
     qtbot.waitUntil(lambda: dlg.result is not None, timeout=30000)
     assert seen[0].startswith("Scoring the sync") and seen[1].startswith("Checking which frames")
     assert computed == [] and dlg.result.report["sync"]["verdict"] in ("pass", "warn", "fail")
+
+
+def test_generate_progress_never_shows_a_full_bar_beside_aligning(window, qtbot):
+    panel = window.align_panel
+    panel.set_busy(True)
+    panel.set_progress(50, 100)
+    assert panel.bar.maximum() == 100 and panel.status.text() == "aligning…"
+    panel.set_progress(100, 100)                     # features done; decoding has no count
+    assert panel.bar.maximum() == 0 and panel.status.text() == "placing the mouth shapes…"
+    panel.set_busy(False)

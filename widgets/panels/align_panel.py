@@ -81,5 +81,11 @@ class AlignPanel(QWidget):
             self.status.setText("aligning…")
 
     def set_progress(self, done: int, total: int) -> None:
+        """The audio's features are counted; after them the decoding has no count: the bar then says
+        only that it is busy (a full bar beside "aligning…" looked stuck)."""
+        if done >= total:
+            self.bar.setRange(0, 0)
+            self.status.setText("placing the mouth shapes…")
+            return
         self.bar.setRange(0, max(total, 1))
         self.bar.setValue(done)
