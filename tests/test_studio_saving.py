@@ -391,3 +391,28 @@ def test_s15_saving_over_a_file_another_program_changed_asks_first(qtbot, tmp_pa
     QTest.keyClick(w, Qt.Key.Key_S, CTRL)
     saved(w, qtbot)
     assert answers[-1] == "again" and len(answers) == 2 and not w.model.dirty
+
+
+def test_s15_the_history_list_highlight_is_always_the_state_click_or_arrow_keys(qtbot, tmp_path, monkeypatch):
+    """Up / Down in the History list moved the highlight away from the ● state without going there;
+    now they step through the states, as a click does."""
+    monkeypatch.setenv("LIPSYNC_STATE_DIR", str(tmp_path / "state"))
+    demo = one_event_per_line(tmp_path)
+    w = _window(qtbot, tmp_path)
+    open_zoomed(w, qtbot, demo)
+    set_mouth(w, 2.42, Qt.Key.Key_3)
+    set_mouth(w, 2.46, Qt.Key.Key_4)
+    w.show_dock("history")
+    lst = w.history_panel.list
+    assert lst.currentRow() == 2
+    lst.setFocus()
+    QTest.keyClick(lst, Qt.Key.Key_Up)
+    qtbot.waitUntil(lambda: len(w.model.editor.undo_stack) == 1, timeout=3000)
+    assert lst.currentRow() == 1 and lst.item(1).text().startswith("●")
+    rect = lst.visualItemRect(lst.item(0))
+    QTest.mouseClick(lst.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center())
+    qtbot.waitUntil(lambda: not w.model.editor.undo_stack, timeout=3000)
+    assert not w.model.dirty and lst.item(0).text().startswith("●")
+    QTest.keyClick(lst, Qt.Key.Key_Down)
+    qtbot.waitUntil(lambda: len(w.model.editor.undo_stack) == 1, timeout=3000)
+    w.model.editor.mark_saved()
