@@ -106,9 +106,9 @@ def key(k, mod=NONE):
     QTest.keyClick(QApplication.focusWidget(), k, mod)
 
 
-def drag_path(w, qtbot, kind, times, release=True):
+def drag_path(w, qtbot, kind, times, release=True, y=None):
     vp = w.timeline.lane_widget(kind).viewport()
-    pts = [lane_point(w, kind, t) for t in times]
+    pts = [lane_point(w, kind, t, y) for t in times]
     QTest.mousePress(vp, LEFT, NONE, pts[0])
     for a, b in zip(pts, pts[1:]):
         for k in range(1, 5):
@@ -609,3 +609,32 @@ def test_s15_home_and_framing_a_problem_at_0_s_show_no_time_before_it(w, qtbot, 
     qtbot.wait(30)
     a, b = w.timeline.visible_range()
     assert a == 0.0 and w.model.frame == 0 and b - a < 5.0            # the start in view, nothing before it
+
+
+@pytest.fixture()
+def demo_copy(tmp_path):
+    d = tmp_path / "demo"
+    shutil.copytree(ROOT / "assets_min" / "demo", d)
+    doc = json.loads((d / "session.json").read_text())
+    doc["inputs"]["atlas_json"] = str(ROOT / "assets_min" / "atlas.min.json")
+    (d / "session.json").write_text(json.dumps(doc, indent=2))
+    return d / "session.json"
+
+
+def test_s15_the_last_expression_moved_still_lasts_to_the_end(w, qtbot, demo_copy):
+    """The demo's `smile` starts at 3.40 s and holds to the end (7.08 s). Dragged to 3.00 s: it starts
+    there and still holds to the end — the move added a `normal` at 6.68 s, off screen. Dragged
+    right, it can move at all (the end held it in place)."""
+    open_(w, qtbot, demo_copy)
+    w.timeline.show_range(2.05, 3.7)
+    qtbot.wait(30)
+    lane = w.timeline.lanes["expression"]
+    y = lane.y0 + lane.height * 0.25                     # the change points' row
+    drag_path(w, qtbot, "expression", [3.50, 3.10], y=y)
+    events = w.model.editor.events("expression")
+    assert [(e["t_ms"], e["expression"]) for e in events if "dur_ms" not in e] == [(0, "normal"), (3000, "smile")]
+    shown = set(w.model.project.plan.labels[i] for i in w.model.project.plan.expression[75:])
+    assert shown == {"smile", "blink"}                   # smile to the end, under its two blinks
+    drag_path(w, qtbot, "expression", [3.10, 3.60], y=y)
+    events = w.model.editor.events("expression")
+    assert [(e["t_ms"], e["expression"]) for e in events if "dur_ms" not in e] == [(0, "normal"), (3480, "smile")]

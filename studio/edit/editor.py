@@ -403,8 +403,13 @@ class TimelineEditor:
             lo, hi = limits.point_limits(events, set(indices), self.step_ms)
         else:
             spans = [self.interval(kind, i) for i in indices]
+            # the last expression change point lasts to the session's end wherever it starts: moved, it
+            # still does (a rigid move left the end's frames to the default expression)
+            to_end = [kind == "expression" and bool(self.audio_ms) and "dur_ms" not in events[i]
+                      and b >= self.audio_ms - 1e-6 for i, (_, b) in zip(indices, spans)]
             lo = -min(a for a, _ in spans)
-            hi = (self.audio_ms - max(b for _, b in spans)) if self.audio_ms else float("inf")
+            ends = [a + self.step_ms if last else b for (a, b), last in zip(spans, to_end)]
+            hi = (self.audio_ms - max(ends)) if self.audio_ms else float("inf")
         shift = min(max(shift, lo), hi)
         if snap and shift % self.step_ms:    # a limit off the grid: the last grid step inside it
             shift = math.trunc(shift / self.step_ms) * self.step_ms
@@ -418,7 +423,8 @@ class TimelineEditor:
             self._resorted(kind, changed, name)
             moved = {id(v) for v in changed.values()}
         else:
-            runs = [(a + shift, b + shift, dict(events[i])) for i, (a, b) in zip(indices, spans)]
+            runs = [(a + shift, b if last else b + shift, dict(events[i]))
+                    for i, (a, b), last in zip(indices, spans, to_end)]
             lo, hi = self._window(kind, min(a for a, _ in spans) + min(shift, 0.0),
                                   max(b for _, b in spans) + max(shift, 0.0), indices)
             taken = set(indices)
