@@ -97,11 +97,12 @@ def align(audio: AudioSource, text: str | None = None, lang: str = "ja", step_ms
         script, units, text = Script([], []), [], None
     words: list[dict] = []
     if units and any(u.kind != "pause" for u in units):
-        path = _forced(post, model.priors, units)
+        path = _forced(post, model.priors, units, lang)
         hops = decode.unit_shapes(path, units, post)
         for _ in range(adapt.ROUNDS):          # learn this voice from the file, along the alignment
-            mixed = quiet_is_closed(adapt.adapted(feats, post, adapt.hop_labels(path, units, hops)), speech)
-            path = _forced(mixed, model.priors, units)
+            mixed = quiet_is_closed(adapt.adapted(feats, post, adapt.hop_labels(path, units, hops, adapt.SPLIT_CLOSED[lang]),
+                                                  adapt.MIX_TEXT[lang], adapt.KEEP_TEXT[lang]), speech)
+            path = _forced(mixed, model.priors, units, lang)
             hops = decode.unit_shapes(path, units, mixed)
         hops[~speech & (hops != 0) & _far_from_speech(speech)] = 0   # no mouth movement in long silence
         words = word_times(path, script, audio_ms)
@@ -111,7 +112,8 @@ def align(audio: AudioSource, text: str | None = None, lang: str = "ja", step_ms
             notes.append("the text gave no sounds to align; the audio alone was used")
         mixed = post
         for _ in range(adapt.ROUNDS):              # learn this voice from the hops the classifier is sure of
-            mixed = quiet_is_closed(adapt.adapted(feats, post, adapt.confident_labels(mixed)), speech)
+            mixed = quiet_is_closed(adapt.adapted(feats, post, adapt.confident_labels(mixed), adapt.MIX,
+                                                  adapt.KEEP_AUDIO[lang]), speech)
         hops = decode.audio_only(mixed, speech)
         mode = "audio"
     n_frames = max(1, int(math.ceil(audio_ms / step_ms - 1e-9)))
@@ -122,15 +124,16 @@ def align(audio: AudioSource, text: str | None = None, lang: str = "ja", step_ms
 # otherwise squeezes a vowel it cannot see into one hop and its neighbours show instead. Set on the
 # development setting (adapt.py): Open JTalk m001 heard by the previous model, 1 -> 4 hops:
 # +4.6 points of vowel frames over both modes; English unchanged.
-MIN_VOWEL_HOPS = 4
+MIN_VOWEL_HOPS = {"ja": 4, "en": 4}
 
 
-def _forced(post: np.ndarray, priors: np.ndarray, units: list) -> np.ndarray:
+def _forced(post: np.ndarray, priors: np.ndarray, units: list, lang: str = "ja") -> np.ndarray:
     """Forced alignment in which a vowel lasts at least MIN_VOWEL_HOPS hops (a vowel is that many
     states in a row); the unit index per hop."""
-    if MIN_VOWEL_HOPS <= 1:
+    least = MIN_VOWEL_HOPS[lang]
+    if least <= 1:
         return decode.forced(post, priors, units)
-    reps = [MIN_VOWEL_HOPS if u.kind == "vowel" else 1 for u in units]
+    reps = [least if u.kind == "vowel" else 1 for u in units]
     origin = np.repeat(np.arange(len(units)), reps)
     return origin[decode.forced(post, priors, [units[j] for j in origin])]
 
