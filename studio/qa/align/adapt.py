@@ -19,8 +19,8 @@ import numpy as np
 from studio.qa.align.phones import CLOSED, CONS
 
 MIX = 0.3               # weight of the classifier in the mixed log-probabilities (audio only)
-MIX_TEXT = {"ja": 0.3, "en": 0.3}   # the same with text, per language
-KEEP_TEXT = {"ja": 0.5, "en": 0.5}  # KEEP_CLOSED with text, per language
+MIX_TEXT = {"ja": 0.1, "en": 0.3}   # the same with text, per language
+KEEP_TEXT = {"ja": 0.25, "en": 0.5}  # KEEP_CLOSED with text, per language
 KEEP_AUDIO = {"ja": 0.5, "en": 0.5}  # KEEP_CLOSED without text, per language
 SURE = 0.5              # without text: hops whose top class has at least this probability teach
 MIN_HOPS = 6            # a class needs this many aligned hops to get its own Gaussian
@@ -31,7 +31,7 @@ KEEP_CLOSED = 0.5       # share of "closed" that stays the classifier's: the fil
 
 
 CLOSURE = CONS + 1      # a label for hops of a closure in speech (p b m): closed, but not silence
-SPLIT_CLOSED = {"ja": False, "en": False}   # with text: closures get a Gaussian of their own
+SPLIT_CLOSED = {"ja": True, "en": False}   # with text: closures get a Gaussian of their own
 
 
 def hop_labels(path: np.ndarray, units, hops: np.ndarray, split_closed: bool = False) -> np.ndarray:

@@ -97,13 +97,16 @@ def align(audio: AudioSource, text: str | None = None, lang: str = "ja", step_ms
         script, units, text = Script([], []), [], None
     words: list[dict] = []
     if units and any(u.kind != "pause" for u in units):
-        path = _forced(post, model.priors, units, lang)
+        rate = float(speech.sum()) / max(1, sum(u.kind == "vowel" for u in units))   # hops per vowel
+        path = _forced(post, model.priors, units, lang, rate)
         hops = decode.unit_shapes(path, units, post)
         for _ in range(adapt.ROUNDS):          # learn this voice from the file, along the alignment
             mixed = quiet_is_closed(adapt.adapted(feats, post, adapt.hop_labels(path, units, hops, adapt.SPLIT_CLOSED[lang]),
                                                   adapt.MIX_TEXT[lang], adapt.KEEP_TEXT[lang]), speech)
-            path = _forced(mixed, model.priors, units, lang)
+            path = _forced(mixed, model.priors, units, lang, rate)
             hops = decode.unit_shapes(path, units, mixed)
+        if lang == "ja" and DEVOICED_HOLD:
+            _hold_devoiced(hops, path, units)
         hops[~speech & (hops != 0) & _far_from_speech(speech)] = 0   # no mouth movement in long silence
         words = word_times(path, script, audio_ms)
         mode = "text"
@@ -124,18 +127,43 @@ def align(audio: AudioSource, text: str | None = None, lang: str = "ja", step_ms
 # otherwise squeezes a vowel it cannot see into one hop and its neighbours show instead. Set on the
 # development setting (adapt.py): Open JTalk m001 heard by the previous model, 1 -> 4 hops:
 # +4.6 points of vowel frames over both modes; English unchanged.
-MIN_VOWEL_HOPS = {"ja": 4, "en": 4}
+MIN_VOWEL_HOPS = {"ja": 5, "en": 4}
 
 
-def _forced(post: np.ndarray, priors: np.ndarray, units: list, lang: str = "ja") -> np.ndarray:
+MIN_VOWEL_SHARE = {"ja": 0.0, "en": 0.0}   # the minimum as a share of the hops per vowel (0: fixed)
+
+
+def _forced(post: np.ndarray, priors: np.ndarray, units: list, lang: str = "ja", rate: float = 0.0) -> np.ndarray:
     """Forced alignment in which a vowel lasts at least MIN_VOWEL_HOPS hops (a vowel is that many
     states in a row); the unit index per hop."""
     least = MIN_VOWEL_HOPS[lang]
+    if MIN_VOWEL_SHARE[lang] and rate:
+        least = int(np.clip(round(MIN_VOWEL_SHARE[lang] * rate), 3, least))
     if least <= 1:
         return decode.forced(post, priors, units)
     reps = [least if u.kind == "vowel" else 1 for u in units]
     origin = np.repeat(np.arange(len(units)), reps)
     return origin[decode.forced(post, priors, [units[j] for j in origin])]
+
+
+# Japanese i and u between voiceless consonants or after one before a pause are devoiced (です。 desu):
+# the fricative's tail carries them and TTS engines time them past the audible end (Open JTalk m001:
+# です。's u lasts 70 ms after the s). Before a pause, such a vowel's shape holds this many hops.
+DEVOICED_HOLD = 3
+_VOICELESS = {*"キクシスチツヒフピプ", "キュ", "シュ", "チュ", "ヒュ", "ピュ"}   # morae whose i or u can be devoiced
+
+
+def _hold_devoiced(hops: np.ndarray, path: np.ndarray, units: list) -> None:
+    """Before a pause, a devoiced vowel's shape holds DEVOICED_HOLD hops into it (in place)."""
+    ends = np.flatnonzero(np.diff(path) != 0)        # last hop of each unit run
+    for h in ends:
+        j = int(path[h])
+        u = units[j]
+        if (u.kind == "vowel" and u.label in _VOICELESS and j + 1 < len(units) and units[j + 1].kind == "pause" and path[h + 1] == j + 1):
+            stop = h + 1
+            while stop < min(len(hops), h + 1 + DEVOICED_HOLD) and path[stop] == j + 1:
+                stop += 1
+            hops[h + 1:stop] = hops[h]
 
 
 def word_times(path: np.ndarray, script: Script, audio_ms: float) -> list[dict]:
