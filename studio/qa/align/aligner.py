@@ -130,6 +130,7 @@ def align(audio: AudioSource, text: str | None = None, lang: str = "ja", step_ms
 MIN_VOWEL_HOPS = {"ja": 5, "en": 4}
 
 
+MIN_CLOSURE_HOPS = {"ja": 3, "en": 1}   # a closure in speech (p b m) lasts at least this many hops
 MIN_VOWEL_SHARE = {"ja": 0.0, "en": 0.0}   # the minimum as a share of the hops per vowel (0: fixed)
 
 
@@ -139,9 +140,9 @@ def _forced(post: np.ndarray, priors: np.ndarray, units: list, lang: str = "ja",
     least = MIN_VOWEL_HOPS[lang]
     if MIN_VOWEL_SHARE[lang] and rate:
         least = int(np.clip(round(MIN_VOWEL_SHARE[lang] * rate), 3, least))
-    if least <= 1:
+    if least <= 1 and MIN_CLOSURE_HOPS[lang] <= 1:
         return decode.forced(post, priors, units)
-    reps = [least if u.kind == "vowel" else 1 for u in units]
+    reps = [least if u.kind == "vowel" else MIN_CLOSURE_HOPS[lang] if u.kind == "closed" else 1 for u in units]
     origin = np.repeat(np.arange(len(units)), reps)
     return origin[decode.forced(post, priors, [units[j] for j in origin])]
 
