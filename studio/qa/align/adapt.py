@@ -21,7 +21,7 @@ from studio.qa.align.phones import CLOSED, CONS
 MIX = 0.3               # weight of the classifier in the mixed log-probabilities (audio only)
 MIX_TEXT = {"ja": 0.1, "en": 0.3}   # the same with text, per language
 KEEP_TEXT = {"ja": 0.25, "en": 0.5}  # KEEP_CLOSED with text, per language
-KEEP_AUDIO = {"ja": 0.5, "en": 0.5}  # KEEP_CLOSED without text, per language
+KEEP_AUDIO = {"ja": 0.25, "en": 0.5}  # KEEP_CLOSED without text, per language
 SURE = 0.5              # without text: hops whose top class has at least this probability teach
 MIN_HOPS = 6            # a class needs this many aligned hops to get its own Gaussian
 SHRINK = 20.0           # hops' worth of the pooled variance mixed into each class's variance
