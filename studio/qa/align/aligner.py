@@ -161,7 +161,8 @@ def _hold_devoiced(hops: np.ndarray, path: np.ndarray, units: list) -> None:
     for h in ends:
         j = int(path[h])
         u = units[j]
-        if (u.kind == "vowel" and u.label in _VOICELESS and j + 1 < len(units) and units[j + 1].kind == "pause" and path[h + 1] == j + 1):
+        if (u.kind == "vowel" and u.label in _VOICELESS and j + 1 < len(units) and units[j + 1].kind == "pause"
+                and path[h + 1] == j + 1):
             stop = h + 1
             while stop < min(len(hops), h + 1 + DEVOICED_HOLD) and path[stop] == j + 1:
                 stop += 1
