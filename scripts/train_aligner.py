@@ -41,8 +41,6 @@ from studio.qa.align.phones import CLASSES, espeak_targets, hop_classes  # noqa:
 # are what real voices sound like, so they get more weight than their count.
 ENGINE_SHARE = {"ja": {"espeak": 0.55, "openjtalk": 0.45}, "en": {"espeak": 0.45, "festival": 0.35, "flite": 0.20}}
 WARPS = 2                 # featurisations per utterance, each with its own vocal-tract warp
-WARP_RANGE = (0.82, 1.2)  # the warps' range
-INPUT_NOISE = 0.0         # standard deviation of Gaussian noise added to the (normalised) inputs while training
 # Pitch range (semitones) per engine: the natural-sounding voices that train are all men's (Open
 # JTalk m001; Festival's kal, ked, rab; flite's awb, rms): raised by up to an octave (sox or the
 # vocoder) and warped, they stand in for the women's voices training lacks.
@@ -144,7 +142,7 @@ def utterance(lang: str, text: str, voice: str, seed: int):
     src = AudioSource.of(x * rng.uniform(0.3, 1.5), sr)
     out = []
     for _ in range(WARPS):
-        f = features.features(src, warp=float(rng.uniform(*WARP_RANGE)))
+        f = features.features(src, warp=float(rng.uniform(0.82, 1.2)))
         labels = np.array(hop_classes(espeak_targets(phonemes, end_ms, lang), len(f), features.HOP_MS), np.int64)
         out.append((f, labels))
     return out
@@ -176,7 +174,6 @@ class Hops:
 def train(x: Hops, y: np.ndarray, epochs: int, seed: int = 0) -> Mlp:
     """A small MLP with Adam and cross-entropy (numpy); returns it with the class priors."""
     rng = np.random.default_rng(seed)
-    noise_rng = np.random.default_rng(seed + 7)
     sizes = (x.shape[1], *HIDDEN, len(CLASSES))
     ws = [(rng.standard_normal((a, b)) * np.sqrt(2.0 / a)).astype(np.float32) for a, b in zip(sizes, sizes[1:])]
     bs = [np.zeros(b, np.float32) for b in sizes[1:]]
@@ -191,8 +188,6 @@ def train(x: Hops, y: np.ndarray, epochs: int, seed: int = 0) -> Mlp:
         for a in range(0, n, 512):
             idx = order[a:a + 512]
             xb, yb = x[idx], y[idx]
-            if INPUT_NOISE:
-                xb = xb + noise_rng.normal(0.0, INPUT_NOISE, xb.shape).astype(np.float32)
             hs = [xb]
             for k, (w, b) in enumerate(zip(ws, bs)):
                 z = hs[-1] @ w + b
