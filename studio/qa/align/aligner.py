@@ -97,12 +97,16 @@ def align(audio: AudioSource, text: str | None = None, lang: str = "ja", step_ms
         script, units, text = Script([], []), [], None
     words: list[dict] = []
     if units and any(u.kind != "pause" for u in units):
-        path = _forced(post, model.priors, units)
+        path = _forced(post, model.priors, units, lang)
         hops = decode.unit_shapes(path, units, post)
         for _ in range(adapt.ROUNDS):          # learn this voice from the file, along the alignment
-            mixed = quiet_is_closed(adapt.adapted(feats, post, adapt.hop_labels(path, units, hops)), speech)
-            path = _forced(mixed, model.priors, units)
+            labels = adapt.hop_labels(path, units, hops, adapt.SPLIT_CLOSED[lang])
+            mixed = quiet_is_closed(adapt.adapted(feats, post, labels, adapt.MIX_TEXT[lang], adapt.KEEP_TEXT[lang]),
+                                    speech)
+            path = _forced(mixed, model.priors, units, lang)
             hops = decode.unit_shapes(path, units, mixed)
+        if lang == "ja" and DEVOICED_HOLD:
+            _hold_devoiced(hops, path, units)
         hops[~speech & (hops != 0) & _far_from_speech(speech)] = 0   # no mouth movement in long silence
         words = word_times(path, script, audio_ms)
         mode = "text"
@@ -111,28 +115,58 @@ def align(audio: AudioSource, text: str | None = None, lang: str = "ja", step_ms
             notes.append("the text gave no sounds to align; the audio alone was used")
         mixed = post
         for _ in range(adapt.ROUNDS):              # learn this voice from the hops the classifier is sure of
-            mixed = quiet_is_closed(adapt.adapted(feats, post, adapt.confident_labels(mixed)), speech)
+            mixed = quiet_is_closed(adapt.adapted(feats, post, adapt.confident_labels(mixed), adapt.MIX,
+                                                  adapt.KEEP_AUDIO[lang]), speech)
         hops = decode.audio_only(mixed, speech)
         mode = "audio"
     n_frames = max(1, int(math.ceil(audio_ms / step_ms - 1e-9)))
     return AlignResult(_frames(hops, step_ms, n_frames), step_ms, audio_ms, mode, hops, speech, notes, words)
 
 
-# With text, a vowel lasts at least 40 ms: on a voice the classifier hears poorly the alignment
-# otherwise squeezes a vowel it cannot see into one hop and its neighbours show instead. Set on the
-# development setting (adapt.py): Open JTalk m001 heard by the previous model, 1 -> 4 hops:
-# +4.6 points of vowel frames over both modes; English unchanged.
-MIN_VOWEL_HOPS = 4
+# With text, a vowel lasts at least 40 ms (Japanese 50 ms): on a voice the classifier hears poorly the
+# alignment otherwise squeezes a vowel it cannot see into one hop and its neighbours show instead. Set on
+# the development setting (adapt.py): Open JTalk m001 heard by the previous model, 1 -> 4 hops: +4.6
+# points of vowel frames over both modes; English unchanged. Japanese 4 -> 5 (issue 18, with the
+# stronger adaptation): +1.6 points with text on that setting, espeak-ng -0.3.
+MIN_VOWEL_HOPS = {"ja": 5, "en": 4}
+# A closure in speech (p b m, a moraic nasal or geminate before them) lasts at least this many hops:
+# the stronger Japanese adaptation otherwise lets vowels eat espeak-ng's short closures (open/closed
+# +0.5..1.3 points on espeak-ng with text; vowel frames unchanged on the development setting).
+MIN_CLOSURE_HOPS = {"ja": 3, "en": 1}
 
 
-def _forced(post: np.ndarray, priors: np.ndarray, units: list) -> np.ndarray:
-    """Forced alignment in which a vowel lasts at least MIN_VOWEL_HOPS hops (a vowel is that many
-    states in a row); the unit index per hop."""
-    if MIN_VOWEL_HOPS <= 1:
+def _forced(post: np.ndarray, priors: np.ndarray, units: list, lang: str = "ja") -> np.ndarray:
+    """Forced alignment in which a vowel lasts at least MIN_VOWEL_HOPS hops and a closure in speech
+    MIN_CLOSURE_HOPS (a unit is that many states in a row); the unit index per hop."""
+    least, closure = MIN_VOWEL_HOPS[lang], MIN_CLOSURE_HOPS[lang]
+    if least <= 1 and closure <= 1:
         return decode.forced(post, priors, units)
-    reps = [MIN_VOWEL_HOPS if u.kind == "vowel" else 1 for u in units]
+    reps = [least if u.kind == "vowel" else closure if u.kind == "closed" else 1 for u in units]
     origin = np.repeat(np.arange(len(units)), reps)
     return origin[decode.forced(post, priors, [units[j] for j in origin])]
+
+
+# Japanese i and u after a voiceless consonant before a pause are devoiced (です。 desu): the
+# fricative's tail carries them and TTS engines time them past the audible end (Open JTalk m001: the u
+# of です。 lasts 70 ms after the s), so the alignment ends them early. Before a pause such a vowel's
+# shape holds this many hops (development setting: +0.8 points with text at 3 hops, +1.1 at 5, where
+# espeak-ng, whose u is voiced and ends where it says, loses 1-1.5 points of open/closed).
+DEVOICED_HOLD = 3
+_VOICELESS = {*"キクシスチツヒフピプ", "キュ", "シュ", "チュ", "ヒュ", "ピュ"}   # morae whose i or u can be devoiced
+
+
+def _hold_devoiced(hops: np.ndarray, path: np.ndarray, units: list) -> None:
+    """Before a pause, a devoiced vowel's shape holds DEVOICED_HOLD hops into it (in place)."""
+    ends = np.flatnonzero(np.diff(path) != 0)        # last hop of each unit run
+    for h in ends:
+        j = int(path[h])
+        u = units[j]
+        if (u.kind == "vowel" and u.label in _VOICELESS and j + 1 < len(units) and units[j + 1].kind == "pause"
+                and path[h + 1] == j + 1):
+            stop = h + 1
+            while stop < min(len(hops), h + 1 + DEVOICED_HOLD) and path[stop] == j + 1:
+                stop += 1
+            hops[h + 1:stop] = hops[h]
 
 
 def word_times(path: np.ndarray, script: Script, audio_ms: float) -> list[dict]:
