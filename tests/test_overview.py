@@ -75,6 +75,16 @@ def pixel_of(w: Overview, t: float) -> QPoint:
     return QPoint(int(box.left() + box.width() * t / w.duration), 11)
 
 
+def drag(w: Overview, qtbot, a: QPoint, b: QPoint) -> None:
+    """Press at a, move to b in 8 steps as a hand would, release."""
+    vp = w.viewport()
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
+    for k in range(1, 9):
+        QTest.mouseMove(vp, a + (b - a) * k / 8)
+        qtbot.wait(10)
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, b)
+
+
 def test_s15_a_click_on_the_overview_centres_the_view_there(qtbot):
     w = shown_overview(qtbot, 1040, 100.0, np.zeros(2500, np.int8))
     w.show_visible(0.0, 10.0)
@@ -88,13 +98,7 @@ def test_s15_dragging_the_overview_window_pans_the_view(qtbot):
     w.show_visible(20.0, 30.0)
     qtbot.wait(50)                          # drawn once: the window sits where it is seen
     asked = ranges_asked(w)
-    a, b = pixel_of(w, 25.0), pixel_of(w, 45.0)
-    vp = w.viewport()
-    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
-    for k in range(1, 9):
-        QTest.mouseMove(vp, a + (b - a) * k / 8)
-        qtbot.wait(10)
-    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, b)
+    drag(w, qtbot, pixel_of(w, 25.0), pixel_of(w, 45.0))
     assert asked, "the window did not move"
     t0, t1 = asked[-1]
     assert abs(t0 - 40.0) < 0.5 and abs(t1 - t0 - 10.0) < 1e-6
@@ -118,13 +122,7 @@ def test_s15_a_window_a_few_pixels_wide_is_dragged_whole_not_stretched(qtbot, of
     qtbot.wait(50)
     asked = ranges_asked(w)
     a = pixel_of(w, 1802.5) + QPoint(offset_px, 0)
-    b = a + QPoint(100, 0)
-    vp = w.viewport()
-    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
-    for k in range(1, 9):
-        QTest.mouseMove(vp, a + (b - a) * k / 8)
-        qtbot.wait(10)
-    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, b)
+    drag(w, qtbot, a, a + QPoint(100, 0))
     assert asked, "the window did not move"
     t0, t1 = asked[-1]
     per_px = 3600.0 / w.box.width()

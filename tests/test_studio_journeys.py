@@ -21,7 +21,7 @@ from PySide6.QtGui import QHelpEvent, QWheelEvent  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLineEdit, QPlainTextEdit, QAbstractSpinBox, QTabBar, QToolTip  # noqa: E402
 
-from studio_fixtures import lane_point  # noqa: E402
+from studio_fixtures import demo, lane_point  # noqa: E402,F401 - demo: a fixture
 from test_studio_saving import double_click  # noqa: E402
 from widgets.main_window import MainWindow  # noqa: E402
 
@@ -611,21 +611,11 @@ def test_s15_home_and_framing_a_problem_at_0_s_show_no_time_before_it(w, qtbot, 
     assert a == 0.0 and w.model.frame == 0 and b - a < 5.0            # the start in view, nothing before it
 
 
-@pytest.fixture()
-def demo_copy(tmp_path):
-    d = tmp_path / "demo"
-    shutil.copytree(ROOT / "assets_min" / "demo", d)
-    doc = json.loads((d / "session.json").read_text())
-    doc["inputs"]["atlas_json"] = str(ROOT / "assets_min" / "atlas.min.json")
-    (d / "session.json").write_text(json.dumps(doc, indent=2))
-    return d / "session.json"
-
-
-def test_s15_the_last_expression_moved_still_lasts_to_the_end(w, qtbot, demo_copy):
+def test_s15_the_last_expression_moved_still_lasts_to_the_end(w, qtbot, demo):
     """The demo's `smile` starts at 3.40 s and holds to the end (7.08 s). Dragged to 3.00 s: it starts
     there and still holds to the end — the move added a `normal` at 6.68 s, off screen. Dragged
     right, it can move at all (the end held it in place)."""
-    open_(w, qtbot, demo_copy)
+    open_(w, qtbot, demo)
     w.timeline.show_range(2.05, 3.7)
     qtbot.wait(30)
     lane = w.timeline.lanes["expression"]
