@@ -123,8 +123,9 @@ class Cluster:
     def threads(self) -> int:
         return max(1, sum(w.threads for w in self.workers.values()))
 
-    def run_on_workers(self, fn, *args) -> dict:
-        """fn(*args) on every worker, within PROBE_TIMEOUT_S: {address: result}."""
+    def run_on_workers(self, fn, *args, cancel: threading.Event | None = None) -> dict:
+        """fn(*args) on every worker, within PROBE_TIMEOUT_S: {address: result}. A set `cancel` ends the
+        wait at once (ExportCancelled): workers that do not answer must not hold a Cancel up."""
         box: dict = {}
 
         def call():
@@ -134,18 +135,22 @@ class Cluster:
                 box["error"] = exc
         t = threading.Thread(target=call, daemon=True, name="cluster-probe")
         t.start()
-        t.join(PROBE_TIMEOUT_S)
+        deadline = time.monotonic() + PROBE_TIMEOUT_S
+        while t.is_alive() and time.monotonic() < deadline:
+            t.join(0.05)
+            if cancel is not None and cancel.is_set():
+                raise ExportCancelled("export cancelled")
         if t.is_alive():
             raise ClusterError(f"scheduler {self.address}", f"its workers did not answer within {PROBE_TIMEOUT_S:g} s")
         if "error" in box:
             raise ClusterError(f"scheduler {self.address}", f"lost while checking the workers ({reason_of(box['error'])})")
         return box["result"]
 
-    def check(self, files: dict[str, int] | None = None, folders=(), urls=()) -> None:
+    def check(self, files: dict[str, int] | None = None, folders=(), urls=(), cancel=None) -> None:
         """One round trip to every worker: it runs this project's code and pixel-affecting libraries, and
         it sees every file (with the size this machine sees), folder and store URL; else ClusterError
         naming the worker and what differs or the first path it cannot see."""
-        for addr, result in self.run_on_workers(probe, files or {}, list(folders), list(urls)).items():
+        for addr, result in self.run_on_workers(probe, files or {}, list(folders), list(urls), cancel=cancel).items():
             where = self._name(addr)
             if isinstance(result, BaseException):
                 raise ClusterError(where, f"cannot run the project's code ({reason_of(result)}); start workers from the "
@@ -250,7 +255,7 @@ class ClusterRenderer:
         if not frames:
             return 0
         if not is_url(folder):   # the staging folder exists now: every worker must see this very folder
-            self.cluster.check(folders=[folder])
+            self.cluster.check(folders=[folder], cancel=cancel)
         client, run = self.cluster.client, uuid.uuid4().hex[:12]
         frames = sorted(frames, key=lambda i: (spec.sprite_of[i], i))
         size = task_size(len(frames), self.cluster.threads)
