@@ -18,14 +18,14 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFi
                                QLabel, QLineEdit, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout)
 
-from studio.export.fg import ExportOptions, export_fg
+from studio.export.fg import ExportCancelled, ExportOptions, export_fg
 from widgets.workers import Job
 
 SCHEDULER_KEY = "export/scheduler"
 WORKER_COLUMNS = ("Worker", "Host", "Threads", "Frames", "Running")
 
 
-def _export_with_sync(project, options, progress, cancel, phase, audio=None):  # on the job's thread
+def _export_with_sync(project, options, progress, cancel, phase):  # on the job's thread
     """Score the sync for the run report, then export. The score's audio side (most of its time: 12 of
     16 s on an hour) is read from the studio's disk cache, filled when the studio scored the same WAV,
     so the WAV is streamed from its file rather than handed over decoded (the cache knows files)."""
@@ -34,9 +34,8 @@ def _export_with_sync(project, options, progress, cancel, phase, audio=None):  #
     from studio.qa.sync import sync_for_report
     phase("Scoring the sync for the run report…")
     articulation.use_disk_cache(cache_folder())
-    sync, note = sync_for_report(project, None if project.session.audio_path is not None else audio)
+    sync, note = sync_for_report(project)
     if cancel.is_set():
-        from studio.export.fg import ExportCancelled
         raise ExportCancelled("export cancelled")
     phase("Checking which frames changed since the last export…")
     return export_fg(project, options, progress, cancel, sync=sync, sync_note=note)
@@ -56,10 +55,9 @@ class _Relay(QObject):
 class ExportDialog(QDialog):
     jump_to_frame = Signal(int)
 
-    def __init__(self, project, out_dir: Path, parent=None, audio: tuple | None = None,
-                 settings: QSettings | None = None, unsaved: bool = False):
+    def __init__(self, project, out_dir: Path, parent=None, settings: QSettings | None = None,
+                 unsaved: bool = False):
         super().__init__(parent)
-        self.audio = audio if audio and audio[0] is not None else None   # the studio's decoded WAV, reused
         self.settings = settings if settings is not None else getattr(parent, "settings", None) or QSettings()
         self.setWindowTitle("Export FG sequence")
         self.project = project
@@ -214,14 +212,12 @@ class ExportDialog(QDialog):
 
     def _run_export(self, opts: ExportOptions, address: str | None):  # on the job's thread
         if not address:
-            return _export_with_sync(self.project, opts, self.job.progress.emit, self.job.cancel, self.relay.phase.emit,
-                                     self.audio)
+            return _export_with_sync(self.project, opts, self.job.progress.emit, self.job.cancel, self.relay.phase.emit)
         from studio.export.cluster import ClusterRenderer, cluster_for_export
         with cluster_for_export(self.project, opts.out_dir, address) as cluster:
             self.relay.workers.emit(_worker_rows(cluster.workers))
             opts.renderer = ClusterRenderer(cluster, lambda ws: self.relay.workers.emit(_worker_rows(ws)))
-            return _export_with_sync(self.project, opts, self.job.progress.emit, self.job.cancel, self.relay.phase.emit,
-                                     self.audio)
+            return _export_with_sync(self.project, opts, self.job.progress.emit, self.job.cancel, self.relay.phase.emit)
 
     def _show_phase(self, text: str) -> None:
         if self.job is not None and self.bar.value() <= 0:     # frames already counting say more

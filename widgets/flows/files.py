@@ -202,7 +202,7 @@ class FileFlows:
         session = str(Path(os.path.abspath(w.model.project.session.path)))
         remembered = w.settings.value(f"export_dir/{session}")
         out = Path(remembered) if remembered else Path(self.start_folder()) / "out" / "fg"
-        dlg = ExportDialog(w.model.project, out, w, audio=(w.model.audio, w.model.sample_rate), unsaved=w.model.dirty)
+        dlg = ExportDialog(w.model.project, out, w, unsaved=w.model.dirty)
         dlg.jump_to_frame.connect(w.go_to_frame)
         dlg.finished.connect(lambda _: w.settings.setValue(f"export_dir/{session}", dlg.out_edit.text()))
         if not os.environ.get("LIPSYNC_NO_DIALOGS"):
