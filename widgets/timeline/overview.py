@@ -119,9 +119,7 @@ class Overview(pg.PlotWidget):
         if stack is None:
             self.mouth.show_values(values, style.MOUTH_COLORS, seconds)
             return
-        lut = np.array([(*c, 255) for c in style.MOUTH_COLORS], np.uint8)
-        self.mouth.forget_values()
-        self.mouth.show_image(lut[stack], 0.0, seconds)
+        self.mouth.show_stacks(stack, style.MOUTH_COLORS, seconds)
 
     def mousePressEvent(self, ev):  # noqa: N802 - a press on the strip is ours (a click centres the view)
         super().mousePressEvent(ev)

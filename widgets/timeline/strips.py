@@ -27,7 +27,7 @@ class StripItem(pg.ImageItem):
     def show_values(self, values: np.ndarray, colors, width: float) -> None:
         """One column per value in its colour; after an edit only the columns whose value changed are
         repainted in the image (an hour is 90,000 columns)."""
-        lut = np.array([(*c, 255) for c in colors], np.uint8)
+        lut = _lut(colors)
         old = self._values
         if old is None or len(old) != len(values) or self._img is None:
             self._img = lut[np.asarray(values, np.int64)][None, :, :]
@@ -39,9 +39,10 @@ class StripItem(pg.ImageItem):
         self._values = np.array(values, copy=True)
         self.show_image(self._img, 0.0, width)
 
-    def forget_values(self) -> None:
-        """The next show_values draws its image anew (something else was drawn since)."""
-        self._values, self._img = None, None
+    def show_stacks(self, stack: np.ndarray, colors, width: float) -> None:
+        """Rows x columns of values (a column stacks several), each cell in its colour."""
+        self._values, self._img = None, None     # the next show_values draws its image anew
+        self.show_image(_lut(colors)[stack], 0.0, width)
 
     def show_image(self, img: np.ndarray | None, x0: float, width: float) -> None:
         if img is None or img.shape[1] == 0:
@@ -52,6 +53,10 @@ class StripItem(pg.ImageItem):
         self.setImage(img, autoLevels=False, autoDownsample=False)
         self.setRect(QRectF(x0, self.y0, max(width, 1e-9), self.h))
         self.setVisible(True)
+
+
+def _lut(colors) -> np.ndarray:
+    return np.array([(*c, 255) for c in colors], np.uint8)
 
 
 def _frames(t0_ms: float, t1_ms: float, step_ms: float, n: int) -> tuple[int, int]:
