@@ -9,6 +9,7 @@ and with text; the worst held-out voice of each language is named. `--baseline D
 models in DIR (e.g. the previous ones) in the same run, for the "at most 3 points lost" rule.
 
     .venv/bin/python bench/align_accuracy.py [--baseline DIR] [--no-doc] [--quick]
+    .venv/bin/python bench/align_accuracy.py --dev DIR    # development settings (what recipes are chosen on)
 """
 from __future__ import annotations
 
@@ -72,6 +73,22 @@ def run(models: Path | None, quick: bool, langs=("ja", "en")) -> dict:
                     f"{m}: {r['open_closed']:.2f}/{r['shapes']:.2f}/{r['vowel_shapes']:.2f}"
                     for m, r in out[(lang, group, voice)].items()), flush=True)
     return out
+
+
+def development(models: Path) -> None:
+    """The development settings of bench/voiceset.py with the development models in `models` (trained
+    without the voice they hear): what recipes and constants are chosen on, never the held-out rows."""
+    use_models(models)
+    for lang, voices in voiceset.DEVELOPMENT.items():
+        if not (models / f"{lang}.npz").exists():
+            continue
+        rows = {v: evaluate(lang, v) for v in voices}
+        for v, r in rows.items():
+            print(f"  {lang} {v:32} " + " ".join(f"{m}: {x['open_closed']:.3f}/{x['vowel_shapes']:.3f}" for m, x in r.items()))
+        for mode in ("audio", "text"):
+            p = pooled([r[mode] for r in rows.values()])["vowel_shapes"]
+            low = min(r[mode]["vowel_shapes"] for r in rows.values())
+            print(f"{lang} {mode}: vowel frames pooled {pct(p)} %, lowest {pct(low)} %")
 
 
 def pct(v: float) -> str:
@@ -149,10 +166,14 @@ def main() -> None:
     ap.add_argument("--models", type=Path, help="score the models in this folder instead of resources/aligner")
     ap.add_argument("--lang", nargs="+", default=["ja", "en"])
     ap.add_argument("--no-adapt", action="store_true", help="without the per-utterance adaptation (for comparison)")
+    ap.add_argument("--dev", type=Path, help="score the development settings with the development models in this folder")
     args = ap.parse_args()
     if args.no_adapt:
         from studio.qa.align import adapt
         adapt.ROUNDS = 0
+    if args.dev:
+        development(args.dev)
+        return
     base = None
     if args.baseline:
         print(f"baseline models: {args.baseline}")

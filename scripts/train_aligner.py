@@ -3,16 +3,20 @@
 Speech comes from the TRAIN voices of bench/voiceset.py (espeak-ng variants and Open JTalk's m001 for
 Japanese; espeak-ng, Festival's diphone voices and flite's awb/rms for English; developer tools, not
 run-time dependencies), each utterance at a random speed (0.8-1.3) and pitch (-4..+5 semitones;
-the natural-sounding men's voices up to +10 or +12: see PITCH), with the engines' own phoneme
+the natural-sounding men's voices up to +10 or +22, Japanese espeak-ng to +12: see PITCH), with the engines' own phoneme
 timing as exact labels. Texts are generated at random from each
 language's sounds (Japanese morae, English words of the CMU dictionary), never the evaluation
 sentences; the held-out voices of bench/voiceset.py are never used. Every utterance is featurised
 twice with a random vocal-tract-length warp (0.82-1.2) of the mel filters, so the model hears many
 more vocal tracts than the engines have. Most utterances get noise (15-60 dB under the speech) or
 music-like tones under them, and some are music or noise alone (labelled closed): nobody speaks
-there. About 45 minutes for both languages on a 2-core machine, most of it synthesis.
+there. Each language gets the models of MEMBERS from the same utterances (the aligner averages
+them): a plain one and one trained with noise on its inputs. About an hour for both languages on a
+2-core machine.
 
     .venv/bin/python scripts/train_aligner.py [--lang ja en] [--utterances 2000] [--epochs 12] [--jobs 2]
+    .venv/bin/python scripts/train_aligner.py --lang ja --engines espeak --utterances 1500 --out DIR
+        # the development model of docs/align_accuracy.md (never hears Open JTalk)
 
 Reproducible: the same seed gives the same texts, voices, augmentations and weights.
 """
@@ -41,12 +45,20 @@ from studio.qa.align.phones import CLASSES, espeak_targets, hop_classes  # noqa:
 # are what real voices sound like, so they get more weight than their count.
 ENGINE_SHARE = {"ja": {"espeak": 0.55, "openjtalk": 0.45}, "en": {"espeak": 0.45, "festival": 0.35, "flite": 0.20}}
 WARPS = 2                 # featurisations per utterance, each with its own vocal-tract warp
-# Pitch range (semitones) per engine: the natural-sounding voices that train are all men's (Open
-# JTalk m001; Festival's kal, ked, rab; flite's awb, rms): raised by up to an octave (sox or the
-# vocoder) and warped, they stand in for the women's voices training lacks.
-PITCH = {"openjtalk": (-4.0, 12.0), "festival": (-4.0, 10.0), "flite": (-4.0, 10.0)}
+# Pitch range (semitones) per language and engine: the natural-sounding voices that train are all men's
+# (Open JTalk m001; Festival's kal, ked, rab; flite's awb, rms): raised by up to an octave (sox or the
+# vocoder) and warped, they stand in for the women's voices training lacks. Japanese reaches further
+# (m001 to ~490 Hz, espeak-ng's women to ~340 Hz): the voices 2D avatars speak with are often
+# anime-style women's and children's voices (Open JTalk's own `mei` speaks at ~370 Hz).
+PITCH = {"ja": {"openjtalk": (-4.0, 22.0), "espeak": (-4.0, 12.0)},
+         "en": {"festival": (-4.0, 10.0), "flite": (-4.0, 10.0)}}
 CONTEXT = 5
 HIDDEN = (192, 96)
+# The models per language, by name and input noise (see train): the aligner averages their posteriors
+# (studio/qa/align/model.py). Japanese has one natural-sounding training speaker, and a model that
+# hears every feature blurred generalises to other speakers differently: averaged, neither's mistakes
+# on a voice it never heard count double.
+MEMBERS = {"ja": {"": 0.0, "noisy": 0.4}, "en": {"": 0.0, "noisy": 0.4}}
 
 _KANA = ("あいうえお かきくけこ がぎぐげご さしすせそ ざじずぜぞ たちつてと だでど なにぬねの はひふへほ ばびぶべぼ "
          "ぱぴぷぺぽ まみむめも やゆよ らりるれろ わ きゃきゅきょ しゃしゅしょ ちゃちゅちょ にゃにょ ひゃひょ みゃみゅみょ "
@@ -171,9 +183,12 @@ class Hops:
         return self.flat[rows].reshape(len(idx), -1)
 
 
-def train(x: Hops, y: np.ndarray, epochs: int, seed: int = 0) -> Mlp:
-    """A small MLP with Adam and cross-entropy (numpy); returns it with the class priors."""
+def train(x: Hops, y: np.ndarray, epochs: int, seed: int = 0, input_noise: float = 0.0) -> Mlp:
+    """A small MLP with Adam and cross-entropy (numpy); returns it with the class priors. With
+    input_noise, every batch's normalised features get Gaussian noise of that deviation (a member that
+    cannot lean on fine spectral detail, which differs most between speakers)."""
     rng = np.random.default_rng(seed)
+    noise_rng = np.random.default_rng(seed + 7)   # its own stream: the plain member's weights stay as they were
     sizes = (x.shape[1], *HIDDEN, len(CLASSES))
     ws = [(rng.standard_normal((a, b)) * np.sqrt(2.0 / a)).astype(np.float32) for a, b in zip(sizes, sizes[1:])]
     bs = [np.zeros(b, np.float32) for b in sizes[1:]]
@@ -188,6 +203,8 @@ def train(x: Hops, y: np.ndarray, epochs: int, seed: int = 0) -> Mlp:
         for a in range(0, n, 512):
             idx = order[a:a + 512]
             xb, yb = x[idx], y[idx]
+            if input_noise:
+                xb = xb + noise_rng.normal(0.0, input_noise, xb.shape).astype(np.float32)
             hs = [xb]
             for k, (w, b) in enumerate(zip(ws, bs)):
                 z = hs[-1] @ w + b
@@ -229,7 +246,7 @@ def plan(lang: str, utterances: int, seed: int) -> list[tuple[str, str, str, int
         engine = rng.choices(list(engines), weights=list(engines.values()))[0]
         name = rng.choice([v for v in TRAIN[lang] if v.startswith(engine + ":")])
         assert name not in held, name          # the protocol: never a held-out voice
-        lo, hi = PITCH.get(engine, (-4.0, 5.0))
+        lo, hi = PITCH[lang].get(engine, (-4.0, 5.0))
         voice = f"{name}@{rng.uniform(0.8, 1.3):.2f}^{rng.uniform(lo, hi):+.1f}"
         text = ja_text(rng) if lang == "ja" else en_text(rng, words)
         out.append((lang, text, voice, seed * 100003 + k))
@@ -261,8 +278,14 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2, help="synthesis processes (the result does not depend on it)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=MODEL_DIR, help="folder for ja.npz / en.npz")
+    ap.add_argument("--members", nargs="+", help="train only these of MEMBERS (plain: '')")
+    ap.add_argument("--engines", nargs="+", help="only these engines' voices (the development model of "
+                    "docs/align_accuracy.md: `--lang ja --engines espeak --utterances 1500`)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.engines:
+        for lang in args.lang:
+            ENGINE_SHARE[lang] = {e: w for e, w in ENGINE_SHARE[lang].items() if e in args.engines}
     for lang in args.lang:
         print(f"{lang}: synthesising {args.utterances} utterances", flush=True)
         feats, labels = build(lang, args.utterances, args.seed, args.jobs)
@@ -270,9 +293,12 @@ def main() -> None:
         y = np.concatenate(labels)
         print(f"{lang}: {len(x)} hops; classes " + ", ".join(f"{c} {v:.0%}" for c, v in
                                                              zip(CLASSES, np.bincount(y, minlength=7) / len(y))))
-        model = train(x, y, args.epochs, args.seed)
-        model.save(args.out / f"{lang}.npz")
-        print(f"{lang}: wrote {args.out / (lang + '.npz')}")
+        for name, noise in MEMBERS[lang].items():
+            if args.members is not None and name not in args.members:
+                continue
+            path = args.out / f"{lang}{'.' + name if name else ''}.npz"
+            train(x, y, args.epochs, args.seed, noise).save(path)
+            print(f"{lang}: wrote {path}")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,9 @@ Engines (apt packages):
 - `flite`    flite (its cg voices: awb, rms, slt)
 - `openjtalk` open-jtalk, open-jtalk-mecab-naist-jdic, hts-voice-nitech-jp-atr503-m001 (`m001`);
              `mei` is the voice inside the pyopenjtalk-plus wheel (a held-out voice, never trained on)
-- `mbrola`   MBROLA's Japanese diphones (`jp2`: mbrola, mbrola-jp2) driven by Open JTalk's phonemes and
-             durations (espeak-ng's own jp mapping leaves many diphones silent)
+- `mbrola`   MBROLA's Japanese diphones (`jp1`, `jp2`, `jp3`: mbrola, mbrola-jp1..3) driven by Open
+             JTalk's phonemes and durations (espeak-ng's own jp mapping leaves many diphones silent)
+An Open JTalk voice may also take `~alpha`, its all-pass constant (another vocal tract: `m001~0.47^7`).
 """
 from __future__ import annotations
 
@@ -50,17 +51,18 @@ class Voice:
     name: str
     speed: float = 1.0
     pitch: float = 0.0
+    alpha: float = 0.0        # Open JTalk's all-pass constant (`~0.6`): another vocal tract; 0 = the voice's own
 
     @classmethod
     def parse(cls, spec: str) -> "Voice":
-        m = re.fullmatch(r"(\w+):([^@^]+)(?:@([\d.]+))?(?:\^([-+\d.]+))?", spec)
+        m = re.fullmatch(r"(\w+):([^@^~]+)(?:~([\d.]+))?(?:@([\d.]+))?(?:\^([-+\d.]+))?", spec)
         if not m:
             raise ValueError(f"not a voice: {spec!r}")
-        return cls(m[1], m[2], float(m[3] or 1.0), float(m[4] or 0.0))
+        return cls(m[1], m[2], float(m[4] or 1.0), float(m[5] or 0.0), float(m[3] or 0.0))
 
     def __str__(self) -> str:
-        return (f"{self.engine}:{self.name}" + (f"@{self.speed:g}" if self.speed != 1 else "")
-                + (f"^{self.pitch:+g}" if self.pitch else ""))
+        return (f"{self.engine}:{self.name}" + (f"~{self.alpha:g}" if self.alpha else "")
+                + (f"@{self.speed:g}" if self.speed != 1 else "") + (f"^{self.pitch:+g}" if self.pitch else ""))
 
 
 def speak(voice: Voice | str, text: str) -> tuple[np.ndarray, int, list[tuple[float, str]]] | None:
@@ -122,7 +124,7 @@ def _ojt_labels(v: Voice, text: str, tmp: Path) -> tuple[list[tuple[float, str]]
     src, wav, trace = tmp / "t.txt", tmp / "o.wav", tmp / "trace.txt"
     src.write_text(text + "\n", encoding="utf-8")
     cmd = ["open_jtalk", "-x", str(OJT_DIC), "-m", str(hts_voice(v.name)), "-ow", str(wav), "-ot", str(trace),
-           "-r", f"{v.speed:.3f}", "-fm", f"{v.pitch:g}", str(src)]
+           "-r", f"{v.speed:.3f}", "-fm", f"{v.pitch:g}", *(["-a", f"{v.alpha:g}"] if v.alpha else []), str(src)]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if res.returncode or not wav.exists():
         return None
@@ -153,38 +155,85 @@ def _openjtalk(v: Voice, text: str, tmp: Path):
     return audio, sr, phones
 
 
-# Open JTalk phonemes -> MBROLA jp2 symbols (its readme's table); the moraic nasal by what follows
-_JP2 = {"sil": "_", "pau": "_", "sh": "S", "ch": "tS", "j": "dZ", "y": "j", "cl": "Q", "U": "u_0", "I": "i_0",
-        "A": "a", "E": "e", "O": "o", "ny": "n1 j", "hy": "C", "ky": "k j", "gy": "g j", "ry": "r j", "my": "m j",
+# Open JTalk phonemes -> MBROLA jp2 symbols (its readme's table); the moraic nasal by what follows.
+# jp2 has no diphones into its `Q`: a geminate is its consonant held longer (see _mbrola).
+_JP2 = {"sil": "_", "pau": "_", "sh": "S", "ch": "tS", "j": "dZ", "y": "j", "U": "u_0", "I": "i_0",
+        "A": "a", "E": "e", "O": "o", "ny": "n1", "hy": "C", "ky": "k j", "gy": "g j", "ry": "r j", "my": "m j",
         "by": "b j", "py": "p j", "dy": "d j", "ty": "t j", "v": "b"}
 _JP2_N = {"p": "m:", "b": "m:", "m": "m:", "t": "n:", "d": "n:", "n": "n:", "r": "n:", "ts": "n:", "ch": "n1:",
           "j": "n1:", "ny": "n1:", "k": "G:", "g": "G:"}
+# ... and -> MBROLA jp1 / jp3 symbols (Yoram Meron's set: rr, a geminate named by its consonant, no
+# devoiced vowels)
+_JP13 = {"sil": "_", "pau": "_", "sh": "S", "ch": "tS", "j": "dZ", "y": "j", "r": "rr", "U": "u", "I": "i",
+         "A": "a", "E": "e", "O": "o", "ny": "n j", "hy": "h j", "ky": "k j", "gy": "g j", "ry": "rr j",
+         "my": "m j", "by": "b j", "py": "p j", "dy": "d j", "ty": "t j", "v": "b"}
+_JP13_Q = {"t": "Qt", "p": "Qp", "k": "Qk", "sh": "QS", "s": "Qs", "ts": "Qts", "ch": "QtS", "d": "Qd"}
+F0 = {"jp1": 120.0}          # a man's voice; the others are women's
+_VOWELS = set("aiueo")
+_VOICED = _VOWELS | {"n", "n1", "m", "r", "j", "w", "b", "d", "g", "z", "Z", "dZ", "G"}
+# the truth of an MBROLA symbol, in espeak-ng's names where they differ
+_TRUTH = {"u_0": "u", "i_0": "i", "rr": "r", "n1": "n", "C": "C", "Z": "dZ"}
+
+
+def _jp2_in_context(sym: str, prev: str, nxt: str) -> str:
+    """jp2 lacks some diphones our plain mapping would ask for (MBROLA then leaves a silence): after a
+    vowel j and dz are fricatives, n and h before i are palatal, and a devoiced vowel needs a consonant
+    before it."""
+    if prev in _VOWELS and sym in ("dZ", "dz"):
+        return {"dZ": "Z", "dz": "z"}[sym]
+    if sym in ("n", "h") and nxt in ("i", "i_0"):
+        return {"n": "n1", "h": "C"}[sym]
+    if sym in ("u_0", "i_0") and (prev in _VOWELS or prev == "_" or nxt in _VOICED):
+        return sym[0]
+    return sym
 
 
 def _mbrola(v: Voice, text: str, tmp: Path):
-    """MBROLA jp2 speaking Open JTalk's phonemes with m001's durations (scaled by the speed) on a
-    falling pitch line; the .pho durations are the truth."""
+    """MBROLA jp1/jp2/jp3 speaking Open JTalk's phonemes with m001's durations (scaled by the speed)
+    on a falling pitch line; the .pho durations are the truth."""
     got = _ojt_labels(Voice("openjtalk", "m001"), text, tmp)
     if got is None:
         return None
     raw, _ = got
     ends = [t for t, _ in raw[1:]] + [raw[-1][0] + 200.0]
-    f0 = 220.0 * 2 ** (v.pitch / 12)
-    lines, phones, t = [], [], 0.0
-    total = ends[-1]
+    items: list[list] = []              # [symbol, ms, truth (espeak-ng name)] for the .pho and the truth
     for k, ((t0, p), t1) in enumerate(zip(raw, ends)):
         nxt = raw[k + 1][1] if k + 1 < len(raw) else "sil"
         dur = max(10.0, (t1 - t0) / v.speed)
-        sym = (_JP2_N.get(nxt, "N:") if p == "N" else _JP2.get(p, p)).split()
-        for part, d in zip(sym, [dur] if len(sym) == 1 else [dur * 0.4, dur * 0.6]):
-            pitch = f0 * (1.0 - 0.2 * t0 / max(total, 1.0))
-            lines.append(f"{part} {d:.0f} 50 {pitch:.0f}")
-            truth = {"u_0": "u", "i_0": "i", "Q": ("p" if nxt in ("p", "b", "m", "py", "by", "my") else "t"),
-                     "S": "S", "tS": "tS", "dZ": "dZ", "C": "C", "n1": "n"}.get(part, part)
-            if part.endswith(":"):
-                truth = "N"
-            phones.append((t, {"_": "_", "j": "j"}.get(truth, truth)))
-            t += round(d)
+        if p == "cl":        # a geminate's closure: held in the consonant it doubles (symbol set below)
+            items.append([None, dur, "p" if nxt in ("p", "b", "m", "py", "by", "my") else "t"])
+            continue
+        if p == "N" and v.name == "jp2":
+            items.append([_JP2_N.get(nxt, "N:"), dur, "N"])
+            continue
+        parts = (_JP2 if v.name == "jp2" else _JP13).get(p, p).split()
+        for part, d in zip(parts, [dur] if len(parts) == 1 else [dur * 0.4, dur * 0.6]):
+            items.append([part, d, _TRUTH.get(part, part)])
+    if v.name == "jp2":
+        syms = [it[0] for it in items]
+        for k, it in enumerate(items):
+            if it[0] is not None:
+                prev = next((s for s in reversed(syms[:k]) if s is not None), "_")
+                it[0] = _jp2_in_context(it[0], prev, syms[k + 1] if k + 1 < len(syms) else "_")
+    f0 = F0.get(v.name, 220.0) * 2 ** (v.pitch / 12)
+    lines, phones, t, total = [], [], 0.0, sum(it[1] for it in items)
+    held = 0.0               # a closure's ms, spoken within the next symbol
+    for k, (sym, d, truth) in enumerate(items):
+        phones.append((t, truth))
+        if sym is None:      # the closure joins the next symbol: jp2 holds it, jp1/jp3 name it Qk, Qt...
+            nxt = items[k + 1] if k + 1 < len(items) else None
+            if nxt is not None and nxt[0] is not None:
+                if v.name != "jp2":
+                    base = next((o for o, q in _JP13_Q.items() if _JP13.get(o, o) == nxt[0]), None)
+                    nxt[0] = _JP13_Q.get(base, nxt[0])
+                held += round(d)
+                t += round(d)
+                continue
+            sym = "_"
+        pitch = f0 * (1.0 - 0.2 * (t - held) / max(total, 1.0))
+        lines.append(f"{sym} {round(d) + held:.0f} 50 {pitch:.0f}")
+        t += round(d)
+        held = 0.0
     pho, wav = tmp / "p.pho", tmp / "m.wav"
     pho.write_text("\n".join(lines) + "\n")
     res = subprocess.run(["mbrola", "-e", f"/usr/share/mbrola/{v.name}/{v.name}", str(pho), str(wav)],

@@ -287,3 +287,39 @@ def test_s12_a_text_no_one_could_say_in_the_audio_is_not_aligned_to_it(tmp_path)
     from studio.qa.align.aligner import align
     r = align(AudioSource(path=ROOT / "assets_min" / "demo" / "demo.wav"), "x" * 50_000 + "。", "ja")
     assert r.mode == "audio" and any("more than anyone says" in n for n in r.notes)
+
+
+def test_s13_a_language_with_two_models_hears_their_average(tmp_path, monkeypatch):
+    """`ja.npz` and `ja.noisy.npz` (docs/align_accuracy.md, third round): both are loaded, their
+    posteriors averaged; the scorer's disk cache knows every member, so a retrained one is not
+    served stale results."""
+    import shutil
+
+    from studio.qa import articulation
+    from studio.qa.align import features, model
+    shipped = model.MODEL_DIR
+    assert [p.name for p in model.model_files("ja")] == ["ja.npz", "ja.noisy.npz"]
+    assert [p.name for p in model.model_files("en")] == ["en.npz"]
+    folder = tmp_path / "models"
+    folder.mkdir()
+    for name in ("ja.npz", "ja.noisy.npz"):
+        shutil.copy(shipped / name, folder / name)
+    monkeypatch.setattr(model, "MODEL_DIR", folder)
+    model.model_for.cache_clear()
+    try:
+        x, sr = soundfile.read(str(ROOT / "tests" / "data" / "sync" / "ja_1.wav"), dtype="float32")
+        feats = features.features(AudioSource.of(x, sr))
+        both = model.model_for("ja")
+        plain, noisy = model.load(folder / "ja.npz"), model.load(folder / "ja.noisy.npz")
+        np.testing.assert_allclose(both.posteriors(feats), (plain.posteriors(feats) + noisy.posteriors(feats)) / 2,
+                                   atol=1e-6)
+        assert not np.allclose(plain.posteriors(feats), noisy.posteriors(feats), atol=0.05)   # two models
+        np.testing.assert_allclose(both.priors, (plain.priors + noisy.priors) / 2)
+        articulation.use_disk_cache(tmp_path / "cache")
+        key = ("file", "a.wav", 1, 2, "ja", (1.0,))
+        before = articulation._disk_file(key)
+        os.utime(folder / "ja.noisy.npz", ns=(1, 1))        # the second model retrained
+        assert articulation._disk_file(key) != before
+    finally:
+        articulation.use_disk_cache(None)
+        model.model_for.cache_clear()

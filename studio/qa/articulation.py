@@ -53,10 +53,10 @@ def use_disk_cache(folder: Path | None) -> None:
 def _disk_file(key: tuple) -> Path | None:
     if _DISK is None or key[0] != "file":
         return None
-    from studio.qa.align.model import MODEL_DIR
-    model = MODEL_DIR / f"{key[4] if key[4] in ('ja', 'en') else 'ja'}.npz"
-    st = model.stat()
-    name = hashlib.sha1(repr((key, st.st_size, st.st_mtime_ns)).encode()).hexdigest()[:20]
+    from studio.qa.align.model import model_files
+    lang = key[4] if key[4] in ("ja", "en") else "ja"
+    models = [(st.st_size, st.st_mtime_ns) for st in (f.stat() for f in model_files(lang))]
+    name = hashlib.sha1(repr((key, *models)).encode()).hexdigest()[:20]
     return _DISK / f"{name}.npy"
 
 

@@ -1,7 +1,8 @@
 """The aligner's frame classifier: a small MLP over stacked MFCC frames -> P(closed, a, i, u, e, o, cons).
 
 Trained offline on synthesised speech with exact phoneme timing (scripts/train_aligner.py); the
-weights ship in resources/aligner/ (a few hundred KB). The forward pass is plain numpy.
+weights ship in resources/aligner/ (a few hundred KB each). The forward pass is plain numpy. A
+language may have more than one model (`ja.npz`, `ja.noisy.npz`): their posteriors are averaged.
 """
 from __future__ import annotations
 
@@ -58,10 +59,34 @@ def load(path: Path) -> Mlp:
                    int(z["context"]), z["priors"].astype(np.float32))
 
 
+@dataclass
+class Average:
+    """Several models of one language heard as one: their posteriors averaged (each generalises to a
+    voice it never heard in its own way; averaged, one model's confident mistake is outvoted)."""
+    members: list[Mlp]
+
+    @property
+    def priors(self) -> np.ndarray:
+        return np.mean([m.priors for m in self.members], axis=0)
+
+    def posteriors(self, feats: np.ndarray) -> np.ndarray:
+        out = self.members[0].posteriors(feats)
+        for m in self.members[1:]:
+            out += m.posteriors(feats)
+        out /= len(self.members)
+        return out
+
+
+def model_files(lang: str) -> list[Path]:
+    """The files of a language's model: `<lang>.npz` and any `<lang>.<name>.npz` beside it."""
+    return [MODEL_DIR / f"{lang}.npz"] + sorted(MODEL_DIR.glob(f"{lang}.*.npz"))
+
+
 @lru_cache(maxsize=4)
-def model_for(lang: str) -> Mlp:
+def model_for(lang: str) -> Mlp | Average:
     """The shipped model for a language (one per language: their vowels and consonants differ)."""
-    path = MODEL_DIR / f"{lang}.npz"
-    if not path.exists():
+    files = model_files(lang)
+    if not files[0].exists():
         raise FileNotFoundError(f"no aligner model for '{lang}' in {MODEL_DIR} (run scripts/train_aligner.py)")
-    return load(path)
+    members = [load(f) for f in files]
+    return members[0] if len(members) == 1 else Average(members)
