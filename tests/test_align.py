@@ -299,7 +299,7 @@ def test_s13_a_language_with_two_models_hears_their_average(tmp_path, monkeypatc
     from studio.qa.align import features, model
     shipped = model.MODEL_DIR
     assert [p.name for p in model.model_files("ja")] == ["ja.npz", "ja.noisy.npz"]
-    assert [p.name for p in model.model_files("en")] == ["en.npz"]
+    assert [p.name for p in model.model_files("en")] == ["en.npz", "en.noisy.npz"]
     folder = tmp_path / "models"
     folder.mkdir()
     for name in ("ja.npz", "ja.noisy.npz"):
