@@ -84,6 +84,17 @@ def test_s11_export_default_out_dir(tmp_path):
         ["00000000.png", "00000001.png", "00000002.png"]
 
 
+def test_s11_run_script_takes_paths_from_where_it_is_called(tmp_path):
+    """`./run` passes its arguments to main.py from the caller's folder: `/repo/run validate
+    s/session.json` from another folder finds that session, and `export` writes out/fg there."""
+    import subprocess
+    make_session(tmp_path / "s", audio_ms=120)
+    res = subprocess.run(["bash", str(ROOT / "run"), "export", "s/session.json"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert len(list((tmp_path / "out" / "fg" / "in" / "fg").glob("*.png"))) == 3
+
+
 def test_s11_flags_atlas_assets_dir_canvas(tmp_path):
     atlas = make_atlas(tmp_path / "at")
     s = make_session(tmp_path / "s", audio_ms=80, atlas=atlas)
