@@ -37,6 +37,7 @@ from studio.export.workers import ExportCancelled, RenderSpec
 CONNECT_TIMEOUT_S = 4.0      # unreachable scheduler
 WORKERS_TIMEOUT_S = 3.0      # a scheduler with no workers yet
 PROBE_TIMEOUT_S = 5.0        # every worker's versions and paths: each failure within the 10 s of §14
+RESULT_POLL_S = 0.2          # how often Cancel is checked while a finished task's data is fetched
 MIN_TASK_FRAMES, MAX_TASK_FRAMES = 100, 500
 TASKS_PER_THREAD = 4         # enough tasks to balance the workers and to retry little after a loss
 
@@ -282,7 +283,7 @@ class ClusterRenderer:
                 continue
             for fut in finished:
                 pending.discard(fut)
-                result = self._result(fut)
+                result = self._result(fut, cancel)
                 done += len(result["frames"])
                 w = self.cluster.workers.setdefault(result["worker"], WorkerInfo(result["worker"], "?", 1))
                 w.frames += len(result["frames"])
@@ -297,9 +298,27 @@ class ClusterRenderer:
             self.on_workers(self.cluster.workers)
         return done
 
-    def _result(self, fut) -> dict:
+    def _result(self, fut, cancel: threading.Event | None = None) -> dict:
+        """A finished task's result. Its data comes from the worker that holds it, which may be frozen
+        or unreachable (done() only says the task ended): fetched on a helper thread while this one
+        answers Cancel."""
+        box: dict = {}
+
+        def fetch():
+            try:
+                box["result"] = fut.result()
+            except BaseException as exc:  # handed to the export's thread below
+                box["error"] = exc
+        fetcher = threading.Thread(target=fetch, daemon=True, name="fetch-result")
+        fetcher.start()
+        while fetcher.is_alive():
+            fetcher.join(RESULT_POLL_S)
+            if fetcher.is_alive() and cancel is not None and cancel.is_set():
+                raise ExportCancelled("export cancelled")
         try:
-            return fut.result()
+            if "error" in box:
+                raise box["error"]
+            return box["result"]
         except (ClusterError, OutputError, ContractError, ExportCancelled):
             raise
         except Exception as exc:
