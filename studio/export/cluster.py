@@ -37,7 +37,7 @@ from studio.export.workers import ExportCancelled, RenderSpec
 CONNECT_TIMEOUT_S = 4.0      # unreachable scheduler
 WORKERS_TIMEOUT_S = 3.0      # a scheduler with no workers yet
 PROBE_TIMEOUT_S = 5.0        # every worker's versions and paths: each failure within the 10 s of §14
-RESULT_POLL_S = 0.2          # how often Cancel is checked while a finished task's data is fetched
+POLL_S = 0.05                # how often a wait on the cluster checks Cancel
 MIN_TASK_FRAMES, MAX_TASK_FRAMES = 100, 500
 TASKS_PER_THREAD = 4         # enough tasks to balance the workers and to retry little after a loss
 
@@ -85,24 +85,18 @@ class Cluster:
         quiet_dask()
         where = f"scheduler {address}"
         _refused_fast(address, where)
-        box: dict = {}
 
-        def connect():   # on a thread: a peer that accepts and never answers cannot hold us past the deadline
+        def connect():   # refused, timed out, not a Dask scheduler at all (garbage replies): box["error"]
             import dask
             from distributed import Client
-            try:
-                with dask.config.set({"distributed.comm.timeouts.connect": f"{CONNECT_TIMEOUT_S}s"}):
-                    box["client"] = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
-            except Exception as exc:  # refused, timed out, not a Dask scheduler at all (garbage replies)
-                box["error"] = exc
-        t = threading.Thread(target=connect, daemon=True, name="cluster-connect")
-        t.start()
-        t.join(CONNECT_TIMEOUT_S + 1.0)
-        if "client" not in box:
+            with dask.config.set({"distributed.comm.timeouts.connect": f"{CONNECT_TIMEOUT_S}s"}):
+                return Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+        box = _on_thread(connect, "cluster-connect", CONNECT_TIMEOUT_S + 1.0)
+        if "result" not in box:
             why = reason_of(box["error"]) if "error" in box else "no answer"
             raise ClusterError(where, f"cannot be reached within {CONNECT_TIMEOUT_S:g} s ({why}); "
                                       f"start one with `dask scheduler` or check the address")
-        cluster = cls(address, box["client"])
+        cluster = cls(address, box["result"])
         try:
             try:
                 cluster.client.wait_for_workers(1, timeout=WORKERS_TIMEOUT_S)
@@ -127,23 +121,10 @@ class Cluster:
     def run_on_workers(self, fn, *args, cancel: threading.Event | None = None) -> dict:
         """fn(*args) on every worker, within PROBE_TIMEOUT_S: {address: result}. A set `cancel` ends the
         wait at once (ExportCancelled): workers that do not answer must not hold a Cancel up."""
-        box: dict = {}
-
-        def call():
-            try:
-                box["result"] = self.client.run(fn, *args, on_error="return")
-            except Exception as exc:  # the scheduler went away between the checks
-                box["error"] = exc
-        t = threading.Thread(target=call, daemon=True, name="cluster-probe")
-        t.start()
-        deadline = time.monotonic() + PROBE_TIMEOUT_S
-        while t.is_alive() and time.monotonic() < deadline:
-            t.join(0.05)
-            if cancel is not None and cancel.is_set():
-                raise ExportCancelled("export cancelled")
-        if t.is_alive():
+        box = _on_thread(lambda: self.client.run(fn, *args, on_error="return"), "cluster-probe", PROBE_TIMEOUT_S, cancel)
+        if not box:
             raise ClusterError(f"scheduler {self.address}", f"its workers did not answer within {PROBE_TIMEOUT_S:g} s")
-        if "error" in box:
+        if "error" in box:   # the scheduler went away between the checks
             raise ClusterError(f"scheduler {self.address}", f"lost while checking the workers ({reason_of(box['error'])})")
         return box["result"]
 
@@ -181,6 +162,27 @@ class Cluster:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _on_thread(fn, name: str, timeout: float | None = None, cancel: threading.Event | None = None) -> dict:
+    """fn() on a daemon thread, so a peer that never answers cannot hold the caller: waited for up to
+    `timeout` s (None: until it ends) while a set `cancel` is answered at once (ExportCancelled).
+    {"result": value} or {"error": exception}; empty when the time ran out."""
+    box: dict = {}
+
+    def run():
+        try:
+            box["result"] = fn()
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+    t = threading.Thread(target=run, daemon=True, name=name)
+    t.start()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while t.is_alive() and (deadline is None or time.monotonic() < deadline):
+        t.join(POLL_S)
+        if cancel is not None and cancel.is_set():
+            raise ExportCancelled("export cancelled")
+    return box
 
 
 def _refused_fast(address: str, where: str) -> None:
@@ -302,19 +304,7 @@ class ClusterRenderer:
         """A finished task's result. Its data comes from the worker that holds it, which may be frozen
         or unreachable (done() only says the task ended): fetched on a helper thread while this one
         answers Cancel."""
-        box: dict = {}
-
-        def fetch():
-            try:
-                box["result"] = fut.result()
-            except BaseException as exc:  # handed to the export's thread below
-                box["error"] = exc
-        fetcher = threading.Thread(target=fetch, daemon=True, name="fetch-result")
-        fetcher.start()
-        while fetcher.is_alive():
-            fetcher.join(RESULT_POLL_S)
-            if fetcher.is_alive() and cancel is not None and cancel.is_set():
-                raise ExportCancelled("export cancelled")
+        box = _on_thread(fut.result, "fetch-result", None, cancel)
         try:
             if "error" in box:
                 raise box["error"]
