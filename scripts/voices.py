@@ -196,19 +196,21 @@ def _mbrola(v: Voice, text: str, tmp: Path):
         return None
     raw, _ = got
     ends = [t for t, _ in raw[1:]] + [raw[-1][0] + 200.0]
-    items: list[list] = []              # [symbol, ms, truth (espeak-ng name)] for the .pho and the truth
+    items: list[list] = []    # [symbol, ms, truth (espeak-ng name), a closure's geminate symbol] for the .pho and the truth
     for k, ((t0, p), t1) in enumerate(zip(raw, ends)):
         nxt = raw[k + 1][1] if k + 1 < len(raw) else "sil"
         dur = max(10.0, (t1 - t0) / v.speed)
-        if p == "cl":        # a geminate's closure: held in the consonant it doubles (symbol set below)
-            items.append([None, dur, "p" if nxt in ("p", "b", "m", "py", "by", "my") else "t"])
+        if p == "cl":        # a geminate's closure, held in the consonant it doubles: jp2 holds it longer,
+            # jp1/jp3 name it (Qk, Qt, ...; a palatalised one by its consonant)
+            named = None if v.name == "jp2" else _JP13_Q.get(nxt[:-1] if nxt.endswith("y") else nxt)
+            items.append([None, dur, "p" if nxt in ("p", "b", "m", "py", "by", "my") else "t", named])
             continue
         if p == "N" and v.name == "jp2":
-            items.append([_JP2_N.get(nxt, "N:"), dur, "N"])
+            items.append([_JP2_N.get(nxt, "N:"), dur, "N", None])
             continue
         parts = (_JP2 if v.name == "jp2" else _JP13).get(p, p).split()
         for part, d in zip(parts, [dur] if len(parts) == 1 else [dur * 0.4, dur * 0.6]):
-            items.append([part, d, _TRUTH.get(part, part)])
+            items.append([part, d, _TRUTH.get(part, part), None])
     if v.name == "jp2":
         syms = [it[0] for it in items]
         for k, it in enumerate(items):
@@ -218,14 +220,12 @@ def _mbrola(v: Voice, text: str, tmp: Path):
     f0 = F0.get(v.name, 220.0) * 2 ** (v.pitch / 12)
     lines, phones, t, total = [], [], 0.0, sum(it[1] for it in items)
     held = 0.0               # a closure's ms, spoken within the next symbol
-    for k, (sym, d, truth) in enumerate(items):
+    for k, (sym, d, truth, geminate) in enumerate(items):
         phones.append((t, truth))
-        if sym is None:      # the closure joins the next symbol: jp2 holds it, jp1/jp3 name it Qk, Qt...
+        if sym is None:      # the closure joins the next symbol
             nxt = items[k + 1] if k + 1 < len(items) else None
             if nxt is not None and nxt[0] is not None:
-                if v.name != "jp2":
-                    base = next((o for o, q in _JP13_Q.items() if _JP13.get(o, o) == nxt[0]), None)
-                    nxt[0] = _JP13_Q.get(base, nxt[0])
+                nxt[0] = geminate or nxt[0]
                 held += round(d)
                 t += round(d)
                 continue

@@ -84,7 +84,8 @@ def model_files(lang: str) -> list[Path]:
 
 @lru_cache(maxsize=4)
 def model_for(lang: str) -> Mlp | Average:
-    """The shipped model for a language (one per language: their vowels and consonants differ)."""
+    """The shipped model of a language (each has its own: their vowels and consonants differ): its
+    files' models averaged when there are several (model_files)."""
     files = model_files(lang)
     if not files[0].exists():
         raise FileNotFoundError(f"no aligner model for '{lang}' in {MODEL_DIR} (run scripts/train_aligner.py)")
