@@ -53,7 +53,16 @@ HELD_OUT = {
            "mbrola:jp3", "mbrola:jp3@1.2^3", "mbrola:jp3@0.85^-2"],
     "en": ["festival:cmu_us_slt_arctic_hts", "festival:cmu_us_slt_arctic_hts^3", "flite:slt@0.85",
            "festival:us1_mbrola", "festival:us3_mbrola@1.2", "festival:en1_mbrola@0.85",
-           ],
+           "festival:us2_mbrola@1.2"],
+}
+
+# Held-out voices whose engine does not put its sounds where its own phoneme times say, so their
+# "truthful" tracks are not (bench/engine_timing.py; docs/sync_accuracy.md). They stay in every table;
+# the scorer's bias goal (SPEC §9, ±10 ms) is read on the others.
+LABELS_OFF = {
+    "festival:us3_mbrola@1.2": "MBROLA us3 plays each sound ~40 ms later than asked where us1, us2 and en1 "
+                               "are 0-20 ms late (.pho test); pocketsphinx hears its sentences +17 ms after "
+                               "their labels, the other voices -11 to +1 ms",
 }
 
 # development settings: what recipes and constants are chosen on (never HELD_OUT). Japanese has one
@@ -122,7 +131,8 @@ def spoken_text(voice: str, lang: str, text: str) -> str:
 
 
 def clip(voice: str, lang: str, text: str) -> Clip | None:
-    version = 2 if voice.startswith("mbrola:") else 1     # 2: jp2's geminates and contexts fixed (voices.py)
+    # 2: jp2's geminates and contexts fixed; festival/flite pitch shifts put back in time (voices.py)
+    version = 2 if voice.startswith("mbrola:") or (voice.startswith(("festival:", "flite:")) and "^" in voice) else 1
     key = hashlib.sha1(f"{voice}|{lang}|{text}|{PAD_MS}|{version}".encode()).hexdigest()[:16]
     path = CACHE / f"{key}.npz"
     if path.exists():

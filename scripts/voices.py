@@ -245,7 +245,10 @@ def _mbrola(v: Voice, text: str, tmp: Path):
 
 
 def _pitch(audio: np.ndarray, sr: int, semitones: float) -> np.ndarray:
-    """Festival and flite have no portable pitch knob: shift with sox (tempo kept), when asked."""
+    """Festival and flite have no portable pitch knob: shift with sox (tempo kept), when asked. sox's
+    `pitch` also moves the sound in time, by an amount that depends on the shift (measured on
+    speech: ~13 ms later at -4 semitones, 10-20 ms earlier at +3..+10), which would put the
+    engine's phoneme times off the sound: the result is moved back to where the original is."""
     if not semitones or shutil.which("sox") is None:
         return audio
     with tempfile.TemporaryDirectory() as tmp:
@@ -253,4 +256,26 @@ def _pitch(audio: np.ndarray, sr: int, semitones: float) -> np.ndarray:
         soundfile.write(str(a), audio, sr)
         subprocess.run(["sox", str(a), str(b), "pitch", f"{100 * semitones:.0f}"], check=True, capture_output=True)
         out, _ = soundfile.read(str(b), dtype="float32")
+    return realigned(out, audio, sr)
+
+
+def realigned(moved: np.ndarray, original: np.ndarray, sr: int, max_ms: int = 60) -> np.ndarray:
+    """`moved` shifted in time so that its 1 ms loudness envelope lines up with `original`'s (the
+    lag of their best cross-correlation within ±max_ms), cut or padded to `original`'s length."""
+    step = max(1, sr // 1000)
+
+    def envelope(x: np.ndarray) -> np.ndarray:
+        n = len(x) // step
+        e = np.sqrt((x[: n * step].astype(np.float64).reshape(n, step) ** 2).mean(axis=1))
+        return e - e.mean()
+
+    a, b = envelope(original), envelope(moved)
+    n = min(len(a), len(b))
+    a, b = a[:n], b[:n]
+    lags = range(-max_ms, max_ms + 1)
+    corr = [float(np.dot(a[max(0, -k): n - max(0, k)], b[max(0, k): n - max(0, -k)])) for k in lags]
+    delay = lags[int(np.argmax(corr))] * step          # samples `moved` lies after `original`
+    out = np.zeros(len(original), np.float32)
+    src = moved[delay:] if delay >= 0 else np.concatenate([np.zeros(-delay, np.float32), moved])
+    out[: min(len(out), len(src))] = src[: len(out)]
     return out

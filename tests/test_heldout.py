@@ -24,12 +24,10 @@ DATA = ROOT / "tests" / "data" / "heldout"
 GOALS = {("ja", False): 0.60, ("ja", True): 0.85, ("en", False): 0.65, ("en", True): 0.80}   # vowel frames
 OPEN_CLOSED_GOAL = 0.90
 # Every vowel-frame goal holds on these clips (measured: Japanese 0.683 audio only, 0.902 with text;
-# English 0.760 and 0.888) and on the full table (docs/align_accuracy.md).
-# Where a goal is missed on these clips only, the test holds the line it reaches instead, a little
-# below what it measured, so a regression still fails; raise these to the goals when it gets there.
-# open/closed, goal 0.90 (met on the full table): on these clips audio only measured 0.877 (English
-# slt; Japanese 0.897, mei at 1.3x, +4), with text 0.888 (slt; Japanese 0.951)
-OPEN_CLOSED_REACHED = {False: 0.86, True: 0.88}
+# English 0.725 and 0.893) and on the full table (docs/align_accuracy.md), and so does every
+# open/closed goal but one: Japanese audio only measured 0.897 on these clips (mei at 1.3x, +4; 0.919
+# on the full table), so there the test holds the line a little below it, and a regression still fails.
+OPEN_CLOSED_REACHED = {("ja", False): 0.88}
 
 
 def clips(lang):
@@ -65,7 +63,7 @@ def test_s13_worst_held_out_voice_meets_the_goals(lang, with_text):
     figures = {name: (v["oc"] / v["frames"], v["vowel"] / v["vowel_frames"]) for name, v in per_voice.items()}
     worst = min(figures, key=lambda k: figures[k][1])
     assert figures[worst][1] >= GOALS[(lang, with_text)], (worst, figures)
-    assert min(oc for oc, _ in figures.values()) >= OPEN_CLOSED_REACHED.get(with_text, OPEN_CLOSED_GOAL), figures
+    assert min(oc for oc, _ in figures.values()) >= OPEN_CLOSED_REACHED.get((lang, with_text), OPEN_CLOSED_GOAL), figures
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
@@ -78,3 +76,31 @@ def test_s9_truthful_tracks_of_held_out_voices_measure_unbiased(lang):
     offsets = [o for v in per_voice.values() for o in v]
     assert all(abs(np.mean(v)) <= 10 for v in per_voice.values()), dict(per_voice)
     assert np.mean(np.abs(offsets) <= 40) >= 0.95, offsets
+
+
+def _envelope_lag_ms(a, b, sr, max_ms=60):
+    """ms by which b's 1 ms loudness envelope lies after a's."""
+    step = sr // 1000
+    env = lambda x: np.sqrt((x[: len(x) // step * step].reshape(-1, step) ** 2).mean(1))  # noqa: E731
+    ea, eb = env(a), env(b)
+    n = min(len(ea), len(eb))
+    ea, eb = ea[:n] - ea[:n].mean(), eb[:n] - eb[:n].mean()
+    lags = range(-max_ms, max_ms + 1)
+    return lags[int(np.argmax([np.dot(ea[max(0, -k): n - max(0, k)], eb[max(0, k): n - max(0, -k)]) for k in lags]))]
+
+
+def test_s13_evaluation_truth_a_pitch_shift_keeps_the_engines_phoneme_times():
+    """The evaluation set and the training speech shift festival/flite voices' pitch with sox, whose
+    `pitch` effect also moves the sound 10-20 ms (earlier going up, later going down): the phoneme
+    times would no longer be the truth. voices.realigned puts the sound back."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import voices
+    meta, src = clips("en")[0]
+    x = src.read(0, src.frames).astype(np.float32)
+    late = np.concatenate([np.zeros(int(0.017 * src.sample_rate), np.float32), x])[: len(x)]
+    back = voices.realigned(late, x, src.sample_rate)
+    assert len(back) == len(x) and _envelope_lag_ms(x, back, src.sample_rate) == 0
+    assert _envelope_lag_ms(x, late, src.sample_rate) == 17            # the check itself sees a shift
+    if voices.shutil.which("sox"):
+        for semitones in (-4, 4, 10):
+            assert abs(_envelope_lag_ms(x, voices._pitch(x, src.sample_rate, semitones), src.sample_rate)) <= 1

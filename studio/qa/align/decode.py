@@ -1,8 +1,8 @@
 """From frame-class probabilities to a mouth shape per 10 ms hop.
 
 - Audio only: a Viterbi pass over the six shapes with a switching cost, so the mouth does not
-  flicker; a consonant can take any shape (its probability supports every open shape), and hops
-  without speech energy are closed.
+  flicker; a consonant can take any shape (its probability supports every open shape, and in
+  English closed as much), and hops without speech energy are closed.
 - With text: forced alignment of the text's units (text.py) in order, a Viterbi pass over
   (hop, unit) in a band around the diagonal, each unit at least one hop, pauses optional. Then
   every hop takes its unit's shape; a consonant takes the shape of the vowel it leads into (or,
@@ -18,13 +18,21 @@ from studio.qa.align.text import Unit
 
 SWITCH_COST = 2.2        # audio only: log-probability cost of changing shape between hops
 CONS_SHARE = 0.6         # audio only: how much of a consonant's probability supports each open shape
+# ... and closed, per language. English puts consonants before pauses and other consonants, and the
+# classifier hears its p/b/m (aspirated, nasal) mostly as "a consonant": one that supports closed as
+# much as any open shape lets those closures show. On the English development setting (flite heard by
+# a model trained without it) open/closed 92.7 -> 95.5 %, vowel frames 78.3 -> 76.8 %; built on
+# 95.2 -> 96.3 % and 90.2 -> 89.0 %. Japanese consonants lead into the vowel of their mora: there it
+# cost open/closed and vowel frames (93.7 -> 93.3 %, 71.3 -> 70.0 % on its development setting).
+CONS_CLOSED = {"ja": 0.0, "en": 0.6}
 FLOOR = 1e-4
 
 
-def audio_only(post: np.ndarray, speech: np.ndarray) -> np.ndarray:
+def audio_only(post: np.ndarray, speech: np.ndarray, lang: str = "ja") -> np.ndarray:
     """Shapes (0..5) per hop from (hops, 7) class probabilities and a per-hop speech mask."""
     p = post[:, :6].copy()
     p[:, 1:] += CONS_SHARE * post[:, CONS:CONS + 1]
+    p[:, 0] += CONS_CLOSED.get(lang, 0.0) * post[:, CONS]
     p[~speech, 0] = 1.0                                 # no speech energy: closed
     p[~speech, 1:] = FLOOR
     logp = np.log(np.maximum(p, FLOOR))
