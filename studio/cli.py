@@ -24,6 +24,7 @@ from contracts.native import quiet_native_stderr
 EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_REJECTED, EXIT_OUTPUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 EXIT_TERMINATED = 143
 EXIT_CLUSTER = 5
+EXIT_PIPE_CLOSED = 141      # 128 + SIGPIPE: what a shell reports for a tool whose reader closed the pipe
 DEMO_SESSION = Path(__file__).resolve().parent.parent / "assets_min" / "demo" / "session.json"
 COMMANDS = ("export", "validate", "score", "align", "batch")
 
@@ -304,6 +305,9 @@ def _run(argv: list[str]) -> int:
         return EXIT_CLUSTER
     except (KeyboardInterrupt, Terminated) as exc:
         return _stopped(exc)
+    except BrokenPipeError:   # the reader left (`... --json | head -1`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error at exit
+        return EXIT_PIPE_CLOSED
     except Exception as exc:  # an internal error: one line, the traceback only on request
         if os.environ.get("LIPSYNC_DEBUG"):
             traceback.print_exc()

@@ -323,3 +323,64 @@ def test_s13_a_language_with_two_models_hears_their_average(tmp_path, monkeypatc
     finally:
         articulation.use_disk_cache(None)
         model.model_for.cache_clear()
+
+
+def test_s13_align_never_writes_over_a_file_it_reads(tmp_path):
+    """`--out` naming the input WAV, the session, or a file the session reads is refused (exit 2, one
+    sentence naming it), and nothing is written: it would replace the audio or the session."""
+    wav = tmp_path / "en_1.wav"
+    wav.write_bytes((SYNC / "en_1.wav").read_bytes())
+    before = wav.read_bytes()
+    res = run_cli("align", wav, "--lang", "en", "--out", wav)
+    assert res.returncode == 2 and "it is the input" in res.stderr and "Traceback" not in res.stderr
+    assert wav.read_bytes() == before and not (tmp_path / "en_1.wav.bak").exists()
+    s = make_session(tmp_path, audio_ms=None, extra={"inputs": {
+        "pose_timeline": "pose.json", "audio": "en_1.wav", "atlas_json": "atlas/atlas.min.json"}})
+    session_bytes = s.read_bytes()
+    for target, what in ((s, "it is the input"), (wav, "the session's audio"), (tmp_path / "pose.json", "pose timeline")):
+        kept = target.read_bytes()
+        res = run_cli("align", s, "--out", target)
+        assert res.returncode == 2 and what in res.stderr, res.stderr
+        assert target.read_bytes() == kept
+    assert s.read_bytes() == session_bytes
+
+
+def test_s13_text_in_the_other_language_is_aligned_as_written_and_says_so():
+    """English text under the default Japanese would be spelled out letter by letter in katakana (and
+    Japanese text under English dropped): the text's own language is used, with a note."""
+    src, meta, _, _ = held_out("en_1")
+    r = align(src, meta["text"], "ja", 40, meta["audio_ms"])
+    assert r.lang == "en" and r.mode == "text" and any("written in English" in n for n in r.notes)
+    assert [u["text"] for u in r.units][:2] == ["Good", "morning"]
+    assert all(u["t1_ms"] > u["t0_ms"] for u in r.units)
+    src, meta, _, _ = held_out("ja_1")
+    r = align(src, meta["text"], "en", 40, meta["audio_ms"])
+    assert r.lang == "ja" and r.mode == "text" and any("written in Japanese" in n for n in r.notes)
+    assert align(src, meta["text"], "ja", 40, meta["audio_ms"]).notes == []
+
+
+def test_s13_english_numbers_are_said_as_words():
+    from studio.qa.align.text import en_script, spoken_number
+    assert spoken_number("25") == ["twenty", "five"] and spoken_number("4th") == ["fourth"]
+    assert spoken_number("1,000") == ["one", "thousand"] and spoken_number("3.5") == ["three", "point", "five"]
+    assert spoken_number("1990s") == ["nineteen", "nineties"] and spoken_number("12th") == ["twelfth"]
+    s = en_script("I have 3 cats and 25 dogs on May 4th, 2024.")
+    assert [w.text for w in s.words] == ["I", "have", "3", "cats", "and", "25", "dogs", "on", "May", "4th", "2024"]
+    for k in (2, 5, 9, 10):       # every number has sounds of its own
+        assert any(u.word == k and u.kind == "vowel" for u in s.units), s.words[k]
+
+
+def test_s11_a_reader_that_closes_the_pipe_ends_the_command_quietly(tmp_path):
+    """`main.py score --json | head -1`: the reader leaves early; no "internal error", the shell's
+    status for a closed pipe."""
+    import subprocess
+    import sys
+    wav = tmp_path / "en_1.wav"
+    wav.write_bytes((SYNC / "en_1.wav").read_bytes())
+    s = make_session(tmp_path, audio_ms=None, extra={"inputs": {
+        "pose_timeline": "pose.json", "audio": "en_1.wav", "atlas_json": "atlas/atlas.min.json"}})
+    p = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "score", str(s), "--json"], cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()              # the reader is gone before anything is written
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=300) == 141 and "internal error" not in err and "Traceback" not in err, err

@@ -8,15 +8,14 @@ import os
 from pathlib import Path
 
 from studio.background import run_in_process
+from studio.qa.align.text import text_language
 from widgets.workers import Job
 
 
 def guess_lang(text: str) -> str:
-    """A session that names no language: Japanese when the text has kana or kanji, English when it has
-    only Latin letters, else the aligner's default (Japanese)."""
-    if any("\u3040" <= c <= "\u30ff" or "\u4e00" <= c <= "\u9fff" for c in text):
-        return "ja"
-    return "en" if any(c.isascii() and c.isalpha() for c in text) else "ja"
+    """A session that names no language: the one its text is written in, else the aligner's default
+    (Japanese)."""
+    return text_language(text) or "ja"
 
 
 class AlignFlows:

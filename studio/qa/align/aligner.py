@@ -21,10 +21,11 @@ from contracts.policy import default_policy
 from studio.qa.align import adapt, decode, features
 from studio.qa.align.model import model_for
 from studio.qa.align.phones import SHAPES
-from studio.qa.align.text import Script, script_for
+from studio.qa.align.text import Script, script_for, text_language
 from studio.qa.sync import dilate, voice_activity
 
 LANGS = ("ja", "en")
+LANG_NAMES = {"ja": "Japanese", "en": "English"}
 MAX_CHARS_PER_S = 40      # nobody says more characters a second (Japanese speech is ~8-10 morae a second)
 MIN_TEXT_CAP = 400        # a short clip still takes a sentence or two of text
 
@@ -39,6 +40,7 @@ class AlignResult:
     speech_hops: np.ndarray       # (hops,) bool
     notes: list[str] = field(default_factory=list)
     units: list[dict] = field(default_factory=list)   # with text: the words at their aligned times (SPEC §13)
+    lang: str = "ja"              # the language aligned (the text's own when it was written in the other)
 
     def events(self) -> list[dict]:
         """Runs of equal frames as events on the step grid: they cover [0, n * step_ms) with
@@ -80,16 +82,21 @@ def align(audio: AudioSource, text: str | None = None, lang: str = "ja", step_ms
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {LANGS}")
     audio_ms = float(audio_ms if audio_ms is not None else audio.frames * 1000.0 / audio.sample_rate)
-    model = model_for(lang)
-    energy = np.zeros(features.n_hops(audio))
-    feats = features.features(audio, progress, energy)
-    speech = speech_mask(energy)
-    post = quiet_is_closed(model.posteriors(feats), speech)
     notes = []
     if text and len(text) > max(MIN_TEXT_CAP, audio_ms / 1000.0 * MAX_CHARS_PER_S):
         notes.append(f"the text has {len(text)} characters, more than anyone says in {audio_ms / 1000.0:g} s: "
                      f"it cannot be this audio's text, so the audio alone was used")
         text = None
+    written = text_language(text) if text else None
+    if written is not None and written != lang:   # English read as Japanese is spelled out letter by letter
+        notes.append(f"the text is written in {LANG_NAMES[written]}, not {LANG_NAMES[lang]}: it was aligned as "
+                     f"{LANG_NAMES[written]} (lang {written})")
+        lang = written
+    model = model_for(lang)
+    energy = np.zeros(features.n_hops(audio))
+    feats = features.features(audio, progress, energy)
+    speech = speech_mask(energy)
+    post = quiet_is_closed(model.posteriors(feats), speech)
     script = script_for(text, lang) if text and text.strip() else Script([], [])
     units = script.units
     if len(units) > len(post):                 # more sounds than 10 ms hops: no alignment can hold them
@@ -120,7 +127,7 @@ def align(audio: AudioSource, text: str | None = None, lang: str = "ja", step_ms
         hops = decode.audio_only(mixed, speech, lang)
         mode = "audio"
     n_frames = max(1, int(math.ceil(audio_ms / step_ms - 1e-9)))
-    return AlignResult(_frames(hops, step_ms, n_frames), step_ms, audio_ms, mode, hops, speech, notes, words)
+    return AlignResult(_frames(hops, step_ms, n_frames), step_ms, audio_ms, mode, hops, speech, notes, words, lang)
 
 
 # With text, a vowel lasts at least 40 ms (Japanese 50 ms): on a voice the classifier hears poorly the

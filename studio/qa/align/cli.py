@@ -46,12 +46,16 @@ def prepare(args):
     """(audio path, audio_ms, step_ms, text, lang, output path) from the command line; ContractError on bad input."""
     source = Path(args.source)
     lang = args.lang
+    inputs = {"the input": source}
     if source.suffix.lower() == ".json":
         from contracts.session import load_session
         s = load_session(source)
         if s.audio_path is None:
             raise ContractError(source, "audio", "the session has no audio file to align the mouth track to")
         audio_path, audio_ms, step = s.audio_path, float(s.audio_ms), _step(args, s.step_ms)
+        inputs.update({"the session's audio": audio_path, "its pose timeline": s.pose.path, "its atlas": s.atlas_path})
+        if s.expression is not None:
+            inputs["its expression timeline"] = s.expression.path
         text = _text(args)
         text = text if text is not None else s.text
         lang = lang or s.lang
@@ -61,7 +65,18 @@ def prepare(args):
         if audio_ms <= 0:
             audio_ms = info.frames * 1000.0 / info.sample_rate
     out = Path(args.out) if args.out else source.with_name(f"{source.stem}.mouth.json")
+    for what, path in inputs.items():   # the output replaces its file: never one the run reads
+        if path is not None and _same_file(out, Path(path)):
+            raise ContractError(out, "--out", f"it is {what}: the mouth timeline would replace it; "
+                                "choose another output file")
     return audio_path, audio_ms, step, text, lang or "ja", out
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
 
 
 def run_align(args, say) -> int:
@@ -70,6 +85,7 @@ def run_align(args, say) -> int:
     audio_path, audio_ms, step, text, lang, out = prepare(args)
     source = AudioSource(path=audio_path)
     result = align(source, text, lang, step, audio_ms)
+    lang = result.lang                 # the text's own language when it was written in the other
     out_abs = Path(os.path.abspath(out))
     doc = result.timeline(os.path.relpath(os.path.abspath(audio_path), out_abs.parent))
     backup = out_abs.with_name(out_abs.name + ".bak")

@@ -206,18 +206,64 @@ def en_phonemes(word: str) -> list[str]:
     return out
 
 
+_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+         "sixteen seventeen eighteen nineteen").split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_ORDINAL = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
+            "nine": "ninth", "twelve": "twelfth"}
+NUMBER = r"\d[\d,]*(?:\.\d+)?(?:st|nd|rd|th|s)?"
+
+
+def number_words(n: int) -> list[str]:
+    """An integer as it is said: 2024 -> two thousand twenty four (up to the trillions)."""
+    if n < 20:
+        return [_ONES[n]]
+    if n < 100:
+        return [_TENS[n // 10]] + ([_ONES[n % 10]] if n % 10 else [])
+    if n < 1000:
+        return [_ONES[n // 100], "hundred"] + (number_words(n % 100) if n % 100 else [])
+    for size, name in ((10 ** 12, "trillion"), (10 ** 9, "billion"), (10 ** 6, "million"), (1000, "thousand")):
+        if n >= size:
+            return number_words(n // size) + [name] + (number_words(n % size) if n % size else [])
+    return []
+
+
+def spoken_number(token: str) -> list[str]:
+    """A number as written in English text, as TTS engines say it: 25 -> twenty five, 4th -> fourth,
+    1,000 -> one thousand, 3.5 -> three point five, 1990 -> nineteen ninety, 1990s -> nineteen nineties."""
+    m = re.fullmatch(r"([\d,]+)(?:\.(\d+))?(st|nd|rd|th|s)?", token)
+    digits, frac, suffix = m.group(1).replace(",", ""), m.group(2), m.group(3)
+    if not digits:
+        return []
+    n = int(digits)
+    if len(digits) == 4 and 1100 <= n <= 2099 and not frac and n % 100 and not 2001 <= n <= 2009:
+        words = number_words(n // 100) + (["oh"] if n % 100 < 10 else []) + number_words(n % 100)   # a year
+    else:
+        words = number_words(n)
+    if frac:
+        words += ["point"] + [_ONES[int(d)] for d in frac]
+    if suffix in ("st", "nd", "rd", "th"):
+        last = words[-1]
+        words[-1] = _ORDINAL.get(last, last[:-1] + "ieth" if last.endswith("y") else last + "th")
+    elif suffix == "s":
+        last = words[-1]
+        words[-1] = last[:-1] + "ies" if last.endswith("y") else last + "s"
+    return words
+
+
 def en_script(text: str) -> Script:
-    """Units and words of English text."""
+    """Units and words of English text; a number is said as words (spoken_number) and stays one word."""
     units: list[Unit] = [PAUSE]
     words: list[Word] = []
-    for token in re.findall(r"[A-Za-z']+|[^\sA-Za-z']", text):
-        if not re.match(r"[A-Za-z']", token):
+    for token in re.findall(NUMBER + r"|[A-Za-z']+|[^\sA-Za-z']", text):
+        said = spoken_number(token) if token[0].isdigit() else [token] if re.match(r"[A-Za-z']", token) else None
+        if not said:
             if units[-1] is not PAUSE:
                 units.append(PAUSE)
             continue
         wi = len(words)
         words.append(Word(token))
-        for p in en_phonemes(token):
+        for p in (ph for w in said for ph in en_phonemes(w)):
             if p in _ARPA_VOWELS:
                 units.append(Unit(_ARPA_VOWELS[p], "vowel", p, word=wi))
             elif p.startswith("#"):
@@ -237,6 +283,17 @@ def en_script(text: str) -> Script:
 
 def en_units(text: str) -> list[Unit]:
     return en_script(text).units
+
+
+def text_language(text: str) -> str | None:
+    """The language a text is written in: "ja" when kana or kanji are at least half its letters, "en"
+    when it has Latin letters and no kana or kanji, None when it has neither (or mostly Latin with
+    some Japanese: left to the caller's choice)."""
+    ja = sum(1 for c in text if "\u3040" <= c <= "\u30ff" or "\u4e00" <= c <= "\u9fff")
+    latin = sum(1 for c in text if c.isascii() and c.isalpha() or "\uff21" <= c <= "\uff5a")
+    if ja and ja >= latin:
+        return "ja"
+    return "en" if latin and not ja else None
 
 
 def script_for(text: str, lang: str) -> Script:
