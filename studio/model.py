@@ -395,10 +395,35 @@ def _paint_generated(editor, result, t0_ms, t1_ms) -> None:
             if past:
                 editor.delete("mouth", past)
         doc = editor.docs["mouth"]
-        if result.mode == "text" and isinstance(doc, dict):
-            editor.set_key("mouth", "units", result.units, name)   # the words lane shows them
-        elif isinstance(doc, dict) and "units" in doc:             # words of an earlier text no longer hold
-            editor.set_key("mouth", "units", ABSENT, name)
+        if isinstance(doc, dict):
+            units = _words_after(doc.get("units"), result.units if result.mode == "text" else [],
+                                 None if t0_ms is None else (f0 * step, f1 * step))
+            if units:
+                editor.set_key("mouth", "units", units, name)   # the words lane shows them
+            elif "units" in doc:                                # words of an earlier text no longer hold
+                editor.set_key("mouth", "units", ABSENT, name)
+
+
+def _words_after(old, new: list, span) -> list:
+    """The words lane after a generation: the new alignment's words; over a range (t0, t1), the words
+    whose middle lies in it come from the new alignment and the others stay (the mouth there did not
+    change). A word whose times cannot be read counts as outside."""
+    if span is None:
+        return list(new)
+
+    def inside(u) -> bool:
+        t = _word_times(u)
+        return t is not None and span[0] <= (t[0] + t[1]) / 2.0 < span[1]
+
+    kept = [u for u in (old if isinstance(old, list) else []) if not inside(u)]
+    return sorted(kept + [u for u in new if inside(u)], key=lambda u: (_word_times(u) or (0.0, 0.0))[0])
+
+
+def _word_times(u) -> tuple[float, float] | None:
+    try:
+        return float(u["t0_ms"]), float(u["t1_ms"])
+    except (TypeError, KeyError, ValueError):
+        return None
 
 
 def _ms(x: float):

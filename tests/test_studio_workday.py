@@ -106,6 +106,23 @@ def test_defect_4_applied_offsets_stay_on_the_grid_and_show_before_after(window,
     assert all(isinstance(f["t_ms"], int) and f["t_ms"] % 40 == 0 for f in saved["frames"])
 
 
+def test_a_typed_shift_lands_on_the_grid_while_snapping(window, qtbot, demo, monkeypatch):
+    """Edit ▸ Shift mouth track… 250 ms with "Snap to frame grid" on: the track moves 240 ms (a user
+    trial saved 250, 370, 410…); with snapping off it moves the 250 typed."""
+    open_(window, qtbot, demo)
+    monkeypatch.setattr("widgets.flows.edits.QInputDialog.getInt", lambda *a, **k: (250, True))
+    before = [e["t_ms"] for e in window.model.editor.events("mouth")]
+    act = next(a for a in window.findChildren(type(window.menus.actions["undo"])) if a.text() == "Shift mouth track…")
+    act.trigger()
+    after = [e["t_ms"] for e in window.model.editor.events("mouth")]
+    assert after == [t + 240 for t in before] and all(t % 40 == 0 for t in after)
+    assert "snapped to +240" in window.statusBar().currentMessage()
+    window.undo()
+    window.menus.actions["snap"].trigger()                     # Ctrl+G: snapping off
+    act.trigger()
+    assert [e["t_ms"] for e in window.model.editor.events("mouth")] == [t + 250 for t in before]
+
+
 def test_defect_5_dense_drag_and_resize_never_hide_events_and_save_on_the_grid(window, qtbot, dense):
     open_(window, qtbot, dense, 1.0, 2.0)
     ed = window.model.editor
@@ -407,3 +424,20 @@ def test_generate_mouth_track_in_the_studio_is_one_undoable_edit(window, qtbot, 
     assert list(mouth[:25]) == [[0, 1, 2, 3, 4, 5, 1, 4][i % 8] for i in range(25)]   # outside: untouched
     assert ed.undo_stack[-1].name.endswith("1000–2000 ms")
     assert no_hidden(window)
+    # the words lane: a range generation replaces the words inside the range only (a user trial found
+    # every word of the session gone, and the new text's words placed outside the range)
+    window.undo()
+    window.align_panel.whole.click()
+    qtbot.waitUntil(lambda: window.align_flows.job is None and "generated" in window.align_panel.status.text(),
+                    timeout=30000)
+    words = ed.docs["mouth"]["units"]
+    window.align_panel.text.setPlainText(text[: len(text) // 2])     # another text this time
+    window.align_panel.part.click()
+    qtbot.waitUntil(lambda: window.align_flows.job is None and ed.undo_stack[-1].name.endswith("1000–2000 ms"),
+                    timeout=30000)
+
+    def outside(units):
+        return [u for u in units if not 1000 <= (u["t0_ms"] + u["t1_ms"]) / 2 < 2000]
+    after = ed.docs["mouth"]["units"]
+    assert outside(words) and outside(after) == outside(words)
+    assert all(1000 <= (u["t0_ms"] + u["t1_ms"]) / 2 < 2000 for u in after if u not in words)

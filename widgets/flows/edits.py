@@ -131,6 +131,12 @@ class EditFlows:
             return
         ms, ok = QInputDialog.getInt(self.w, "Shift timeline", f"Shift the {kind} track by (ms, + later):",
                                      0, -60000, 60000, int(self.w.model.step_ms))
+        if ok and ms and self.w.timeline.snap:        # a typed 250 lands on the grid (240) as drags do
+            snapped = self.editor.grid_shift(kind, ms)
+            if snapped != ms:
+                self.w.statusBar().showMessage(f"shift {ms:+d} ms snapped to {snapped:+g} ms on the frame grid "
+                                               f"(Ctrl+G turns snapping off)", 6000)
+            ms = snapped
         if ok and ms:
             self.shift(kind, ms)
 

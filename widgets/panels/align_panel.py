@@ -37,7 +37,9 @@ class AlignPanel(QWidget):
         self.whole = QPushButton("Generate for the session")
         self.whole.setToolTip("Replace the whole mouth track with one aligned to the audio (one undoable edit)")
         self.part = QPushButton("Generate for the range")
-        self.part.setToolTip("Replace the mouth track only inside the time range selected on the ruler")
+        self.part.setToolTip("Replace the mouth track only inside the time range selected on the ruler. The text is "
+                             "the whole session's: the whole audio is aligned to it, and only the shapes and words "
+                             "inside the range change")
         self.part.setEnabled(False)
         self.whole.clicked.connect(lambda: self.generate.emit(self.text.toPlainText(), self.lang.currentData(), False))
         self.part.clicked.connect(lambda: self.generate.emit(self.text.toPlainText(), self.lang.currentData(), True))
