@@ -3,6 +3,7 @@ import json
 import shutil
 import sys
 
+import numpy as np
 import pytest
 from helpers import ROOT, make_session, run_cli, write_json
 
@@ -171,3 +172,24 @@ def test_s9_speech_is_found_where_it_is_at_any_sample_rate_and_length():
     full, _, _ = envelopes(AudioSource.of(x, sr), int(seconds * 1000 / HOP_MS), SPEECH_BAND_HZ)
     loud = np.flatnonzero(full > full.max() - 6) * HOP_MS
     assert 589_980 <= loud.min() and loud.max() <= 590_510
+
+
+def test_s9_windows_say_when_their_best_lag_is_the_search_edge():
+    """Windows (SPEC §9 score over time) report `at_search_edge`, and the QA list's row says that such
+    an offset is "at least that far, or nothing matches there" (a user read "+400 ms" as measured)."""
+    from contracts.policy import default_policy
+    from studio.qa.problems import problems
+    from studio.qa.sync import SyncReport, _windows
+    pol = default_policy()
+    rng = np.random.default_rng(0)
+    n = 6000                                            # 60 s of 10 ms hops, speech and mouth unrelated
+    speech = np.convolve(rng.random(n), np.ones(20) / 20, "same")
+    mouth = np.repeat(rng.integers(0, 2, n // 8), 8).astype(float)
+    wins = _windows(speech, mouth, np.ones(n, bool), pol, n * 10.0)
+    limit = pol["window_max_lag_ms"]
+    assert any(w["at_search_edge"] for w in wins)
+    assert all(w["at_search_edge"] == (abs(w["offset_ms"]) >= limit - 5) for w in wins)
+    report = SyncReport(0.0, 1.0, True, "pass", wins, [], [], {}, None, pol)
+    rows = [p for p in problems(report) if p.offsets]
+    assert rows and all(("edge of the search" in p.label) == p.at_search_edge for p in rows)
+    assert any(p.at_search_edge for p in rows)

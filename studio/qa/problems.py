@@ -21,6 +21,7 @@ class Problem:
     kind: str                    # "open in silence", "closed in speech", "offset warn", "offset fail"
     offsets: list[float] = field(default_factory=list)       # local offsets (window problems)
     confidences: list[float] = field(default_factory=list)
+    at_search_edge: bool = False  # a window's best lag was the search's limit: at least that far, or no match
 
     @property
     def label(self) -> str:
@@ -30,7 +31,8 @@ class Problem:
         lo, hi = min(self.offsets), max(self.offsets)
         offs = f"{lo:+.0f} ms" if lo == hi else f"{lo:+.0f}…{hi:+.0f} ms"
         conf = min(self.confidences) if self.confidences else 0.0
-        return f"{span}  {self.kind}: local offset {offs} (confidence ≥ {conf:.2f})"
+        edge = ", the edge of the search: at least that far, or nothing matches there" if self.at_search_edge else ""
+        return f"{span}  {self.kind}: local offset {offs} (confidence ≥ {conf:.2f}{edge})"
 
     @property
     def fixable(self) -> bool:
@@ -60,6 +62,7 @@ def problems(report) -> list[Problem]:
                 run.kind = kind
         run.offsets.append(float(w["offset_ms"]))
         run.confidences.append(float(w.get("confidence") or 0.0))
+        run.at_search_edge |= bool(w.get("at_search_edge"))
     if run is not None:
         out.append(run)
     return sorted(out, key=lambda p: (p.t0_ms, p.t1_ms))

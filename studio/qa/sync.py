@@ -321,7 +321,7 @@ def _windows(speech, openness, vad, policy, audio_ms) -> list[dict]:
     for a in starts:
         b = min(n, a + w)
         entry = {"t0_ms": round(a * HOP_MS), "t1_ms": round(min(b * HOP_MS, audio_ms)),
-                 "offset_ms": None, "score": None, "confidence": None, "verdict": "none"}
+                 "offset_ms": None, "score": None, "confidence": None, "verdict": "none", "at_search_edge": False}
         if vad[a:b].mean() > 0.1 and openness[a:b].any():
             # pad with context so lags see real data, not zeros
             pa, pb = max(0, a - max_lag), min(n, b + max_lag)
@@ -331,8 +331,10 @@ def _windows(speech, openness, vad, policy, audio_ms) -> list[dict]:
                 continue
             lag, peak, conf = best_lag(lags, corr)
             off = lag * HOP_MS - policy["acoustic_lead_ms"]
-            entry.update(offset_ms=round(off, 1), score=round(max(0.0, peak), 4),
-                         confidence=round(conf, 4), verdict=verdict_for(off, policy))
+            # at the search's limit the offset is "at least this far" (or nothing there correlates)
+            edge = abs(lag) >= lags[-1] - 0.5
+            entry.update(offset_ms=round(off, 1), score=round(max(0.0, peak), 4), confidence=round(conf, 4),
+                         verdict=verdict_for(off, policy), at_search_edge=bool(edge))
         out.append(entry)
     return out
 
