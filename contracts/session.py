@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from contracts.audio import wav_info
-from contracts.errors import ContractError, display_path, plain
+from contracts.errors import ContractError, display_path, plain, shorten
 from contracts.journal import recover as recover_save
 from contracts.jsonfile import (describe, file_problem, gc_paused, json_number, read_json, require_finite, validate,
                                 whole_number)
@@ -248,6 +248,12 @@ def load_session(path: str | Path, overrides: Overrides | None = None) -> Sessio
                         f"is drawn, not your character{ignored}")
 
     text, lang = doc.get("text"), doc.get("lang")
+    if text is not None and not isinstance(text, str):
+        warnings.append(f"{display_path(path)} text: not a string, so it is not used (the aligner works from the "
+                        f"audio alone)")
+    if lang is not None and lang not in ("ja", "en"):
+        warnings.append(f"{display_path(path)} lang: {shorten(repr(lang), 40)} is neither \"ja\" nor \"en\", so it is "
+                        f"not used (Japanese, unless the text is written in English)")
     return Session(path, doc, form, doc["session_id"], step_ms, json_number(audio_ms), wav_ms, audio_path,
                    pose, mouth, expression, atlas_path, assets_dir, _render_settings(doc, path, ov), emo_map,
                    warnings, atlas_bundled, session_layer(doc, path), text if isinstance(text, str) else None,

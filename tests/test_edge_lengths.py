@@ -136,3 +136,10 @@ def test_s12_an_hour_validates_and_scores_under_1_gib(hour_session, cmd):
     last = json.loads(res.stdout.strip().splitlines()[-1])
     assert last["code"] in (0, 3), res.stderr
     assert last["peak_mb"] < 1024, last
+
+
+def test_s9_score_names_the_missing_wav(tmp_path):
+    s = make_session(tmp_path, audio_ms=400, extra={"inputs": {"pose_timeline": "pose.json", "audio": "gone.wav",
+                                                               "atlas_json": "atlas/atlas.min.json"}})
+    sc = run_cli("score", s)
+    assert sc.returncode == 2 and "gone.wav" in sc.stderr and "nothing to score" in sc.stderr, sc.stderr

@@ -232,3 +232,10 @@ def test_s2_assets_dir_key_and_flag(tmp_path):
     doc["assets_dir"] = "../sprites"
     write_json(p, doc)
     assert open_project(p).atlas.assets_dir == (tmp_path / "sprites").resolve()
+
+
+@pytest.mark.parametrize("key,value,said", [("lang", "xx", "'xx' is neither"), ("text", 123, "not a string")])
+def test_s13_a_session_text_or_lang_that_cannot_be_used_is_a_warning(tmp_path, key, value, said):
+    s = load_session(make_session(tmp_path, extra={key: value}))
+    assert getattr(s, key) is None
+    assert any(f"{key}: " in w and said in w for w in s.warnings), s.warnings
