@@ -4,6 +4,7 @@ and generating a mouth track in the studio (issue 14). pytest-qt, offscreen, sil
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from helpers import ROOT, make_session, write_json
@@ -441,3 +442,10 @@ def test_generate_mouth_track_in_the_studio_is_one_undoable_edit(window, qtbot, 
     after = ed.docs["mouth"]["units"]
     assert outside(words) and outside(after) == outside(words)
     assert all(1000 <= (u["t0_ms"] + u["t1_ms"]) / 2 < 2000 for u in after if u not in words)
+
+
+def test_the_title_names_the_sessions_folder_when_opened_by_a_relative_path(window, qtbot, demo, monkeypatch):
+    """`./run session.json` from inside the session's folder: the title read "(/session.json)"."""
+    monkeypatch.chdir(demo.parent)
+    open_(window, qtbot, Path(demo.name))
+    assert f"({demo.parent.name}/{demo.name})" in window.windowTitle(), window.windowTitle()

@@ -268,7 +268,7 @@ class MainWindow(QMainWindow):
             return
         s = self.model.project.session
         mark = "*" if self.model.dirty else ""
-        where = Path(s.path)                    # the folder too: sessions are often all called session.json
+        where = Path(s.path).absolute()         # the folder too: sessions are often all called session.json
         self.setWindowTitle(f"Lip-sync Studio — {mark}{s.session_id} ({where.parent.name}/{where.name})")
 
     def _on_project(self, project) -> None:
