@@ -193,3 +193,16 @@ def test_s9_windows_say_when_their_best_lag_is_the_search_edge():
     rows = [p for p in problems(report) if p.offsets]
     assert rows and all(("edge of the search" in p.label) == p.at_search_edge for p in rows)
     assert any(p.at_search_edge for p in rows)
+
+
+def test_s9_fixing_an_open_in_silence_span_closes_the_whole_shape_in_the_pause():
+    """A 400 ms "a" in a pause is flagged only where no speech is within ±60 ms; closing just that left
+    "a / closed / a" flickering in the pause (a user trial). The fix grows over the same shape while
+    nobody speaks, and never into speech or another shape."""
+    from studio.qa.problems import open_run_in_silence
+    mouth = np.array([2, 2, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 4, 4])
+    speech = np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1], bool)
+    assert open_run_in_silence(mouth, speech, 5, 8) == (3, 11)
+    speech[3] = True                                    # the shape's first frame is speech: it stays
+    assert open_run_in_silence(mouth, speech, 5, 8) == (4, 11)
+    assert open_run_in_silence(mouth, speech, 12, 14) == (12, 14)

@@ -81,3 +81,17 @@ def offset_fix(report, step_ms: float) -> tuple[float | None, str]:
     if abs(report.offset_ms) < step_ms / 2:
         return None, f"the offset {report.offset_ms:+.0f} ms is less than half a frame ({plain(step_ms / 2)} ms)"
     return -float(report.offset_ms), f"shift the mouth track by {-report.offset_ms:+.0f} ms (one undoable edit)"
+
+
+def open_run_in_silence(mouth, speech, a: int, b: int) -> tuple[int, int]:
+    """Frames [a, b) of an open-in-silence span grown over the rest of the same shapes around it while
+    nobody speaks: the span stops ~60 ms short of speech (the mouth may lead or trail it), and closing
+    only the span would leave the shape flickering on either side of it in the pause."""
+    n = min(len(mouth), len(speech))
+    if not 0 <= a < b <= n:
+        return a, b
+    while a > 0 and mouth[a - 1] == mouth[a] != 0 and not speech[a - 1]:
+        a -= 1
+    while b < n and mouth[b] == mouth[b - 1] != 0 and not speech[b]:
+        b += 1
+    return a, b

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QTimer
 
-from studio.qa.problems import offset_fix, problems
+from studio.qa.problems import offset_fix, open_run_in_silence, problems
 from studio.background import run_in_process
 from studio.io.recovery import cache_folder
 from widgets.workers import Job
@@ -98,8 +98,10 @@ class QAFlows:
         w = self.w
         mouth = 0 if kind == "open in silence" else 1
         step = w.model.step_ms
-        a, b = round(t0_ms / step) * step, max(round(t1_ms / step) * step, round(t0_ms / step) * step + step)
-        w.edits.run(w.model.editor.paint_mouth, a, b, mouth, f"fix {kind} span")
+        a, b = round(t0_ms / step), max(round(t1_ms / step), round(t0_ms / step) + 1)
+        if mouth == 0 and w.model.sync is not None and w.model.sync.speech is not None:
+            a, b = open_run_in_silence(w.model.project.plan.mouth, w.model.sync.speech, a, b)
+        w.edits.run(w.model.editor.paint_mouth, a * step, b * step, mouth, f"fix {kind} span")
 
     def step_problem(self, direction: int) -> None:
         """N / Shift+N: the next (previous) problem in the list, counted from the highlighted one when the
