@@ -153,8 +153,9 @@ def _render_settings(doc: dict, path: Path, ov) -> RenderSettings:
 
 
 @gc_paused
-def load_session(path: str | Path, overrides: Overrides | None = None) -> Session:
-    """Load and check a session and its timelines; raises ContractError on invalid input."""
+def load_session(path: str | Path, overrides: Overrides | None = None, read_mouth: bool = True) -> Session:
+    """Load and check a session and its timelines; raises ContractError on invalid input. With
+    read_mouth False its mouth timeline is not read (`mouth` is None): the aligner writes a new one."""
     path = Path(path)
     ov = overrides or Overrides()
     note = recover_save(path) if file_problem(path) is None else None  # finish or undo an interrupted save
@@ -179,7 +180,7 @@ def load_session(path: str | Path, overrides: Overrides | None = None) -> Sessio
 
     pose = load_timeline("pose", resolve("pose_timeline"))
     mouth_path = resolve("mouth_timeline")
-    mouth = load_timeline("mouth", mouth_path) if mouth_path else None
+    mouth = load_timeline("mouth", mouth_path) if mouth_path and read_mouth else None
     emo_map = doc.get("emo_map", {})
     expr_path = resolve("expression_timeline")
     expression = load_timeline("expression", expr_path, emo_map) if expr_path else None

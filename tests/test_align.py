@@ -384,3 +384,22 @@ def test_s11_a_reader_that_closes_the_pipe_ends_the_command_quietly(tmp_path):
     p.stdout.close()              # the reader is gone before anything is written
     err = p.stderr.read().decode()
     assert p.wait(timeout=300) == 141 and "internal error" not in err and "Traceback" not in err, err
+
+
+def test_s13_a_session_whose_mouth_timeline_is_broken_can_still_be_aligned(tmp_path):
+    """Regenerating is what a broken mouth file needs: the run says why it is not used and writes the
+    new one (its last version kept as .bak); any other broken file of the session still stops it."""
+    wav = tmp_path / "en_1.wav"
+    wav.write_bytes((SYNC / "en_1.wav").read_bytes())
+    s = make_session(tmp_path, audio_ms=None, mouth=[{"t_ms": 0, "dur_ms": 40, "mouth_id": 9}], extra={"inputs": {
+        "pose_timeline": "pose.json", "mouth_timeline": "mouth.json", "audio": "en_1.wav",
+        "atlas_json": "atlas/atlas.min.json"}})
+    broken = (tmp_path / "mouth.json").read_bytes()
+    res = run_cli("align", s, "--lang", "en", "--out", tmp_path / "mouth.json")
+    assert res.returncode == 0, res.stderr
+    assert "mouth_id" in res.stderr and "not used" in res.stderr
+    assert (tmp_path / "mouth.json.bak").read_bytes() == broken
+    assert len(parse_mouth(json.loads((tmp_path / "mouth.json").read_text()), tmp_path / "mouth.json").ids) > 3
+    (tmp_path / "pose.json").write_text("[{]")
+    res = run_cli("align", s, "--lang", "en", "--out", tmp_path / "other.json")
+    assert res.returncode == 2 and "pose.json" in res.stderr and not (tmp_path / "other.json").exists()

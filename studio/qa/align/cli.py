@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 from contracts.audio import AudioSource, wav_info
@@ -42,14 +43,28 @@ def _step(args, session_step: float | None) -> float:
     return checked_step(args.step_ms, None, "--step-ms")
 
 
-def prepare(args):
+def _session(source: Path, say):
+    """The session to align. A mouth timeline that cannot be read is what a new one replaces: when the
+    session loads without it, the run goes on and says so."""
+    from contracts.session import load_session
+    try:
+        return load_session(source)
+    except ContractError as err:
+        try:
+            s = load_session(source, read_mouth=False)
+        except ContractError:
+            raise err from None
+        say(f"warning: {err} The session's mouth timeline is not used; the aligned one is written.", sys.stderr)
+        return s
+
+
+def prepare(args, say=lambda *a: None):
     """(audio path, audio_ms, step_ms, text, lang, output path) from the command line; ContractError on bad input."""
     source = Path(args.source)
     lang = args.lang
     inputs = {"the input": source}
     if source.suffix.lower() == ".json":
-        from contracts.session import load_session
-        s = load_session(source)
+        s = _session(source, say)
         if s.audio_path is None:
             raise ContractError(source, "audio", "the session has no audio file to align the mouth track to")
         audio_path, audio_ms, step = s.audio_path, float(s.audio_ms), _step(args, s.step_ms)
@@ -82,7 +97,7 @@ def _same_file(a: Path, b: Path) -> bool:
 def run_align(args, say) -> int:
     from studio.qa.align.aligner import align
     from studio.qa.sync import score
-    audio_path, audio_ms, step, text, lang, out = prepare(args)
+    audio_path, audio_ms, step, text, lang, out = prepare(args, say)
     source = AudioSource(path=audio_path)
     result = align(source, text, lang, step, audio_ms)
     lang = result.lang                 # the text's own language when it was written in the other
