@@ -240,9 +240,9 @@ def cmd_score(args) -> int:
     project = open_project(args.session, _overrides(args))
     policy = load_policy(args.policy, project.session)
     if project.session.audio_path is None:
-        missing = next((w for w in project.session.warnings if w.startswith("audio missing: ")), None)
-        raise ContractError(args.session, "audio", f"{missing.split(';')[0][len('audio missing: '):]}, so there is nothing to score" if missing
-                            else "the session has no audio file, so there is nothing to score")
+        missing = next((w[len("audio missing: "):].split(";")[0] for w in project.session.warnings
+                        if w.startswith("audio missing: ")), "the session has no audio file")
+        raise ContractError(args.session, "audio", f"{missing}, so there is nothing to score")
     report = score_project(project, policy)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
