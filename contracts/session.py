@@ -179,8 +179,8 @@ def load_session(path: str | Path, overrides: Overrides | None = None, read_mout
         return resolve_path(value, key, path, bases, first, kind=kind)
 
     pose = load_timeline("pose", resolve("pose_timeline"))
-    mouth_path = resolve("mouth_timeline")
-    mouth = load_timeline("mouth", mouth_path) if mouth_path and read_mouth else None
+    mouth_path = resolve("mouth_timeline") if read_mouth else None
+    mouth = load_timeline("mouth", mouth_path) if mouth_path else None
     emo_map = doc.get("emo_map", {})
     expr_path = resolve("expression_timeline")
     expression = load_timeline("expression", expr_path, emo_map) if expr_path else None

@@ -20,6 +20,7 @@ from studio.plan import Project, open_project
 from studio.io.saving import (SaveAsRequest, fingerprint, SavedAs, SaveRequest, save_as_request, write_session_as,
                               write_timelines)
 from studio.report import timeline_summary
+from contracts.jsonfile import json_number as _num
 from contracts.session import Overrides
 from studio.waveform import WaveformPyramid
 from render.sprites import SPRITES, interactive_budget
@@ -406,17 +407,39 @@ def _paint_generated(editor, result, t0_ms, t1_ms) -> None:
 
 def _words_after(old, new: list, span) -> list:
     """The words lane after a generation: the new alignment's words; over a range (t0, t1), the words
-    whose middle lies in it come from the new alignment and the others stay (the mouth there did not
-    change). A word whose times cannot be read counts as outside."""
+    whose middle lies in it come from the new alignment, cut to the range, and the others stay, cut
+    to their side of it (the mouth outside did not change): in order, none overlapping."""
     if span is None:
         return list(new)
+    lo, hi = (round(t / 10.0) * 10 for t in span)      # words are on the 10 ms grid (SPEC §13)
 
-    def inside(u) -> bool:
+    def mid(u) -> float | None:
         t = _word_times(u)
-        return t is not None and span[0] <= (t[0] + t[1]) / 2.0 < span[1]
+        return None if t is None else (t[0] + t[1]) / 2.0
 
-    kept = [u for u in (old if isinstance(old, list) else []) if not inside(u)]
-    return sorted(kept + [u for u in new if inside(u)], key=lambda u: (_word_times(u) or (0.0, 0.0))[0])
+    kept = []
+    for u in old if isinstance(old, list) else []:
+        m = mid(u)
+        if m is None:
+            kept.append(u)                             # unreadable times: left as they were
+        elif m < lo or m >= hi:
+            kept.append(_cut(u, -math.inf, lo) if m < lo else _cut(u, hi, math.inf))
+    added = [_cut(u, lo, hi) for u in new if (m := mid(u)) is not None and lo <= m < hi]
+    return sorted((u for u in kept + added if u is not None), key=lambda u: (_word_times(u) or (0.0, 0.0))[0])
+
+
+def _cut(u: dict, lo: float, hi: float) -> dict | None:
+    """A word (or mora) cut to [lo, hi), its morae with it; None when nothing of it is left."""
+    t = _word_times(u)
+    if t is None:
+        return u
+    a, b = max(t[0], lo), min(t[1], hi)
+    if b <= a:
+        return None
+    out = dict(u, t0_ms=_num(a), t1_ms=_num(b))
+    if isinstance(u.get("morae"), list):
+        out["morae"] = [m for m in (_cut(x, a, b) if isinstance(x, dict) else x for x in u["morae"]) if m is not None]
+    return out
 
 
 def _word_times(u) -> tuple[float, float] | None:

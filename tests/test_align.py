@@ -364,6 +364,9 @@ def test_s13_english_numbers_are_said_as_words():
     assert spoken_number("25") == ["twenty", "five"] and spoken_number("4th") == ["fourth"]
     assert spoken_number("1,000") == ["one", "thousand"] and spoken_number("3.5") == ["three", "point", "five"]
     assert spoken_number("1990s") == ["nineteen", "nineties"] and spoken_number("12th") == ["twelfth"]
+    assert spoken_number("$5") == ["five", "dollars"] and spoken_number("3.5%") == ["three", "point", "five", "percent"]
+    assert [w.text for w in en_script("it cost $5, or 3.5% of 1,000,000.").words] == [
+        "it", "cost", "$5", "or", "3.5%", "of", "1,000,000"]
     s = en_script("I have 3 cats and 25 dogs on May 4th, 2024.")
     assert [w.text for w in s.words] == ["I", "have", "3", "cats", "and", "25", "dogs", "on", "May", "4th", "2024"]
     for k in (2, 5, 9, 10):       # every number has sounds of its own
@@ -400,6 +403,25 @@ def test_s13_a_session_whose_mouth_timeline_is_broken_can_still_be_aligned(tmp_p
     assert "mouth_id" in res.stderr and "not used" in res.stderr
     assert (tmp_path / "mouth.json.bak").read_bytes() == broken
     assert len(parse_mouth(json.loads((tmp_path / "mouth.json").read_text()), tmp_path / "mouth.json").ids) > 3
+    (tmp_path / "mouth.json").unlink()                                  # missing: the same
+    res = run_cli("align", s, "--lang", "en", "--out", tmp_path / "mouth.json", "--json")
+    assert any("not found" in n for n in json.loads(res.stdout)["notes"])     # --json carries it too
+    assert res.returncode == 0 and "not found" in res.stderr and (tmp_path / "mouth.json").exists(), res.stderr
     (tmp_path / "pose.json").write_text("[{]")
     res = run_cli("align", s, "--lang", "en", "--out", tmp_path / "other.json")
     assert res.returncode == 2 and "pose.json" in res.stderr and not (tmp_path / "other.json").exists()
+
+
+def test_s15_words_after_a_range_generation_are_in_order_and_never_overlap():
+    """Words lane after generating over 1000–2000 ms: new words whose middle is in the range, cut to
+    it (their morae too); old words on either side stay, cut to their side (a user trial saw a new
+    word run 10–2590 ms over six old ones)."""
+    from studio.model import _words_after
+    w = lambda t, a, b, **k: dict(text=t, t0_ms=a, t1_ms=b, **k)   # noqa: E731
+    old = [w("A", 0, 900), w("B", 900, 1300), w("C", 1300, 1800), w("D", 1800, 2200), w("E", 2200, 2600)]
+    new = [w("X", 10, 1500), w("Z", 900, 1900, morae=[w("z1", 900, 1200), w("z2", 1200, 1900)]), w("Y", 1900, 2590)]
+    got = _words_after(old, new, (1000.0, 2000.0))
+    assert [(u["text"], u["t0_ms"], u["t1_ms"]) for u in got] == [
+        ("A", 0, 900), ("Z", 1000, 1900), ("D", 2000, 2200), ("E", 2200, 2600)]
+    assert [(m["text"], m["t0_ms"], m["t1_ms"]) for m in got[1]["morae"]] == [("z1", 1000, 1200), ("z2", 1200, 1900)]
+    assert _words_after(old, new, None) == new

@@ -438,10 +438,15 @@ def test_generate_mouth_track_in_the_studio_is_one_undoable_edit(window, qtbot, 
                     timeout=30000)
 
     def outside(units):
-        return [u for u in units if not 1000 <= (u["t0_ms"] + u["t1_ms"]) / 2 < 2000]
+        return [u["text"] for u in units if not 1000 <= (u["t0_ms"] + u["t1_ms"]) / 2 < 2000]
     after = ed.docs["mouth"]["units"]
     assert outside(words) and outside(after) == outside(words)
-    assert all(1000 <= (u["t0_ms"] + u["t1_ms"]) / 2 < 2000 for u in after if u not in words)
+    times = [(u["t0_ms"], u["t1_ms"]) for u in after]       # in order, none overlapping, new ones in the range
+    assert all(a < b <= c for (a, b), (c, _) in zip(times, times[1:])), times
+    assert all(1000 <= u["t0_ms"] and u["t1_ms"] <= 2000 for u in after if 1000 <= (u["t0_ms"] + u["t1_ms"]) / 2 < 2000)
+    assert all(u["t1_ms"] <= 1000 or u["t0_ms"] >= 2000 for u in after if u["text"] in outside(words) and u not in words)
+    for u in after:                                          # morae inside their word
+        assert all(u["t0_ms"] <= m["t0_ms"] < m["t1_ms"] <= u["t1_ms"] for m in u.get("morae", []))
 
 
 def test_the_title_names_the_sessions_folder_when_opened_by_a_relative_path(window, qtbot, demo, monkeypatch):

@@ -54,7 +54,7 @@ def _session(source: Path, say):
             s = load_session(source, read_mouth=False)
         except ContractError:
             raise err from None
-        say(f"warning: {err} The session's mouth timeline is not used; the aligned one is written.", sys.stderr)
+        say(f"warning: {err} The session's mouth timeline is not used; the aligned one is written.")
         return s
 
 
@@ -97,7 +97,10 @@ def _same_file(a: Path, b: Path) -> bool:
 def run_align(args, say) -> int:
     from studio.qa.align.aligner import align
     from studio.qa.sync import score
-    audio_path, audio_ms, step, text, lang, out = prepare(args, say)
+    warnings: list[str] = []
+    audio_path, audio_ms, step, text, lang, out = prepare(args, warnings.append)
+    for w in warnings:
+        say(w, sys.stderr)
     source = AudioSource(path=audio_path)
     result = align(source, text, lang, step, audio_ms)
     lang = result.lang                 # the text's own language when it was written in the other
@@ -113,7 +116,8 @@ def run_align(args, say) -> int:
         raise OutputError(out_abs, write_reason(exc, out_abs.parent)) from None
     sync = score(source, result.shapes, step, audio_ms, load_policy(), lang=lang)
     summary = {"out": str(out_abs), "audio": str(audio_path), "lang": lang, "step_ms": step,
-               "events": len(doc["frames"]), **result.summary(), "notes": result.notes, "units": result.units,
+               "events": len(doc["frames"]), **result.summary(),
+               "notes": [w[len("warning: "):] for w in warnings] + result.notes, "units": result.units,
                "sync": {k: v for k, v in sync.to_json().items() if k in ("offset_ms", "confidence", "verdict", "notes")}}
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))

@@ -211,7 +211,7 @@ _ONES = ("zero one two three four five six seven eight nine ten eleven twelve th
 _TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
 _ORDINAL = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
             "nine": "ninth", "twelve": "twelfth"}
-NUMBER = r"\d[\d,]*(?:\.\d+)?(?:st|nd|rd|th|s)?"
+NUMBER = r"\$?\d+(?:,\d{3})*(?:\.\d+)?(?:st|nd|rd|th|s)?%?"
 
 
 def number_words(n: int) -> list[str]:
@@ -230,11 +230,12 @@ def number_words(n: int) -> list[str]:
 
 def spoken_number(token: str) -> list[str]:
     """A number as written in English text, as TTS engines say it: 25 -> twenty five, 4th -> fourth,
-    1,000 -> one thousand, 3.5 -> three point five, 1990 -> nineteen ninety, 1990s -> nineteen nineties."""
-    m = re.fullmatch(r"([\d,]+)(?:\.(\d+))?(st|nd|rd|th|s)?", token)
-    digits, frac, suffix = m.group(1).replace(",", ""), m.group(2), m.group(3)
-    if not digits:
+    1,000 -> one thousand, 3.5 -> three point five, 1990 -> nineteen ninety, 1990s -> nineteen nineties,
+    $5 -> five dollars, 3.5% -> three point five percent."""
+    m = re.fullmatch(r"(\$?)([\d,]+)(?:\.(\d+))?(st|nd|rd|th|s)?(%?)", token)
+    if m is None:
         return []
+    dollar, digits, frac, suffix, percent = m.group(1), m.group(2).replace(",", ""), m.group(3), m.group(4), m.group(5)
     n = int(digits)
     if len(digits) == 4 and 1100 <= n <= 2099 and not frac and n % 100 and not 2001 <= n <= 2009:
         words = number_words(n // 100) + (["oh"] if n % 100 < 10 else []) + number_words(n % 100)   # a year
@@ -248,6 +249,10 @@ def spoken_number(token: str) -> list[str]:
     elif suffix == "s":
         last = words[-1]
         words[-1] = last[:-1] + "ies" if last.endswith("y") else last + "s"
+    if dollar:
+        words.append("dollar" if n == 1 and not frac else "dollars")
+    if percent:
+        words.append("percent")
     return words
 
 
@@ -256,7 +261,7 @@ def en_script(text: str) -> Script:
     units: list[Unit] = [PAUSE]
     words: list[Word] = []
     for token in re.findall(NUMBER + r"|[A-Za-z']+|[^\sA-Za-z']", text):
-        said = spoken_number(token) if token[0].isdigit() else [token] if re.match(r"[A-Za-z']", token) else None
+        said = spoken_number(token) if re.fullmatch(NUMBER, token) else [token] if re.match(r"[A-Za-z']", token) else None
         if not said:
             if units[-1] is not PAUSE:
                 units.append(PAUSE)
