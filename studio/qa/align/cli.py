@@ -43,9 +43,9 @@ def _step(args, session_step: float | None) -> float:
     return checked_step(args.step_ms, None, "--step-ms")
 
 
-def _session(source: Path, say):
+def _session(source: Path, warn):
     """The session to align. A mouth timeline that cannot be read is what a new one replaces: when the
-    session loads without it, the run goes on and says so."""
+    session loads without it, the run goes on and `warn`s why."""
     from contracts.session import load_session
     try:
         return load_session(source)
@@ -54,17 +54,17 @@ def _session(source: Path, say):
             s = load_session(source, read_mouth=False)
         except ContractError:
             raise err from None
-        say(f"warning: {err} The session's mouth timeline is not used; the aligned one is written.")
+        warn(f"{err} The session's mouth timeline is not used; the aligned one is written.")
         return s
 
 
-def prepare(args, say=lambda *a: None):
+def prepare(args, warn=lambda sentence: None):
     """(audio path, audio_ms, step_ms, text, lang, output path) from the command line; ContractError on bad input."""
     source = Path(args.source)
     lang = args.lang
     inputs = {"the input": source}
     if source.suffix.lower() == ".json":
-        s = _session(source, say)
+        s = _session(source, warn)
         if s.audio_path is None:
             raise ContractError(source, "audio", "the session has no audio file to align the mouth track to")
         audio_path, audio_ms, step = s.audio_path, float(s.audio_ms), _step(args, s.step_ms)
@@ -100,7 +100,7 @@ def run_align(args, say) -> int:
     warnings: list[str] = []
     audio_path, audio_ms, step, text, lang, out = prepare(args, warnings.append)
     for w in warnings:
-        say(w, sys.stderr)
+        say(f"warning: {w}", sys.stderr)
     source = AudioSource(path=audio_path)
     result = align(source, text, lang, step, audio_ms)
     lang = result.lang                 # the text's own language when it was written in the other
@@ -117,7 +117,7 @@ def run_align(args, say) -> int:
     sync = score(source, result.shapes, step, audio_ms, load_policy(), lang=lang)
     summary = {"out": str(out_abs), "audio": str(audio_path), "lang": lang, "step_ms": step,
                "events": len(doc["frames"]), **result.summary(),
-               "notes": [w[len("warning: "):] for w in warnings] + result.notes, "units": result.units,
+               "notes": warnings + result.notes, "units": result.units,
                "sync": {k: v for k, v in sync.to_json().items() if k in ("offset_ms", "confidence", "verdict", "notes")}}
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
