@@ -61,6 +61,7 @@ class Session:
     sync_policy: dict | None = None   # the session's own policy layer (checked)
     text: str | None = None           # what was said (the aligner's optional input, SPEC §13)
     lang: str | None = None           # its language, "ja" or "en" (another value is ignored)
+    audio_missing: str | None = None  # the named WAV that was not found: where and what was expected
 
     @property
     def fps(self) -> float:
@@ -202,6 +203,7 @@ def load_session(path: str | Path, overrides: Overrides | None = None, read_mout
             audio_path = resolve_path(mouth.audio, "audio", mouth.path, bases, first=[mouth.path.parent])
     except MissingPath as err:  # one that exists but cannot be used stays an error, audio_ms or not
         audio_err = err
+    audio_missing = None if audio_err is None else f"{audio_err.where}: {audio_err.expected}"
     wav_ms = wav_info(audio_path).length_ms if audio_path else None
     if declared_ms is None:
         if audio_err is not None:
@@ -215,7 +217,7 @@ def load_session(path: str | Path, overrides: Overrides | None = None, read_mout
     else:
         audio_ms = declared_ms
         if audio_err is not None:
-            warnings.append(f"audio missing: {audio_err.where}: {audio_err.expected}; "
+            warnings.append(f"audio missing: {audio_missing}; "
                             f"preview and export use audio_ms and play no sound")
         elif audio_path is None:
             warnings.append("the session names no audio file; preview and export play no sound")
@@ -258,4 +260,4 @@ def load_session(path: str | Path, overrides: Overrides | None = None, read_mout
     return Session(path, doc, form, doc["session_id"], step_ms, json_number(audio_ms), wav_ms, audio_path,
                    pose, mouth, expression, atlas_path, assets_dir, _render_settings(doc, path, ov), emo_map,
                    warnings, atlas_bundled, session_layer(doc, path), text if isinstance(text, str) else None,
-                   lang if lang in ("ja", "en") else None)
+                   lang if lang in ("ja", "en") else None, audio_missing)

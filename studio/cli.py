@@ -240,8 +240,7 @@ def cmd_score(args) -> int:
     project = open_project(args.session, _overrides(args))
     policy = load_policy(args.policy, project.session)
     if project.session.audio_path is None:
-        missing = next((w[len("audio missing: "):].split(";")[0] for w in project.session.warnings
-                        if w.startswith("audio missing: ")), "the session has no audio file")
+        missing = project.session.audio_missing or "the session has no audio file"
         raise ContractError(args.session, "audio", f"{missing}, so there is nothing to score")
     report = score_project(project, policy)
     if args.json:
